@@ -1,0 +1,49 @@
+"""Session-wide test fixtures: a throwaway PostgreSQL server with every service schema migrated.
+
+Set TEST_DATABASE_URL to use an existing (empty) database instead of starting a server.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from platform_common.db import create_db_engine
+from platform_local.postgres import LocalPostgres
+from tests.support import database
+from tests.support.servers import free_port
+
+ROOT = Path(__file__).parent
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    server = LocalPostgres(tmp_path_factory.mktemp("pg"), free_port(), durable=False)
+    server.start()
+    try:
+        url = server.create_database("platform_test", init_sql=ROOT / "database" / "init.sql")
+        engine = create_db_engine(url, pool_size=1)
+        database.migrate_all(engine)
+        engine.dispose()
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def db_engine(database_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(database_url, pool_size=5)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clean_db(db_engine: Engine) -> Engine:
+    """An empty database (all tables truncated) for a test that needs isolation."""
+    database.reset(db_engine)
+    return db_engine

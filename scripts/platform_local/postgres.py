@@ -1,0 +1,97 @@
+"""A PostgreSQL cluster in a folder of ours, from the machine's PostgreSQL binaries.
+
+`initdb` and `postgres` refuse to run as root, so as root they run as the `postgres` user.
+"""
+
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import psycopg
+
+
+def _bin_dir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
+    if not candidates:
+        raise RuntimeError("PostgreSQL server binaries not found: run scripts/bootstrap.sh (apt-get install postgresql)")
+    return Path(candidates[-1])
+
+
+class LocalPostgres:
+    def __init__(self, root: Path, port: int, *, durable: bool = True, user: str = "incident", password: str = "incident") -> None:
+        self.root = root.resolve()
+        self.data = self.root / "data"
+        self.port = port
+        self.durable = durable
+        self.user = user
+        self.password = password
+        self.bin = _bin_dir()
+
+    def _as_owner(self, *argv: str) -> list[str]:
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *argv]
+        return list(argv)
+
+    def _prepare_root(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+            for parent in self.root.parents:  # the postgres user must be able to reach the folder
+                if parent == Path("/"):
+                    break
+                parent.chmod(parent.stat().st_mode | 0o001)
+
+    def initialize(self) -> None:
+        """Create the cluster once; an existing cluster (and its data) is kept."""
+        if (self.data / "PG_VERSION").exists():
+            return
+        self._prepare_root()
+        pwfile = self.root / "pwfile"
+        pwfile.write_text(self.password)
+        if os.geteuid() == 0:
+            shutil.chown(pwfile, "postgres", "postgres")
+        try:
+            subprocess.run(
+                self._as_owner(str(self.bin / "initdb"), "-D", str(self.data), "-U", self.user,
+                               f"--pwfile={pwfile}", "--auth=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-sync"),
+                check=True, capture_output=True,
+            )
+        finally:
+            pwfile.unlink()
+
+    def start(self) -> None:
+        self.initialize()
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=300"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        subprocess.run(
+            self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
+                           "-w", "-t", "60", "-o", options, "start"),
+            check=True, capture_output=True,
+        )
+
+    def stop(self) -> None:
+        subprocess.run(
+            self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"),
+            check=False, capture_output=True,
+        )
+
+    def url(self, database: str, driver: str = "postgresql+psycopg") -> str:
+        return f"{driver}://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str, *, init_sql: Path | None = None) -> str:
+        """Create `name` if missing, apply `database/init.sql` to it, and return its SQLAlchemy URL."""
+        with psycopg.connect(self.url("postgres", "postgresql"), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        if init_sql is not None:
+            with psycopg.connect(self.url(name, "postgresql"), autocommit=True) as conn:
+                conn.execute(init_sql.read_text())
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        with psycopg.connect(self.url("postgres", "postgresql"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

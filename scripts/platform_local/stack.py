@@ -1,0 +1,113 @@
+"""The platform's services as real processes on loopback ports: used by `make run`, the end-to-end
+tests and the benchmarks. Each service is `uvicorn <package>.main:app` in its own directory."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    package: str
+    port: int
+    url_env: str
+
+    @property
+    def directory(self) -> Path:
+        return ROOT / "services" / self.name
+
+    @property
+    def available(self) -> bool:
+        return (self.directory / self.package / "main.py").exists()
+
+
+SERVICES = (
+    ServiceSpec("alert-ingestion", "alert_ingestion", 8001, "ALERT_INGESTION_URL"),
+    ServiceSpec("incident-management", "incident_management", 8002, "INCIDENT_MANAGEMENT_URL"),
+    ServiceSpec("oncall-service", "oncall", 8003, "ONCALL_SERVICE_URL"),
+    ServiceSpec("notification-service", "notification", 8004, "NOTIFICATION_SERVICE_URL"),
+)
+SPECS = {spec.name: spec for spec in SERVICES}
+
+
+def port_env(spec: ServiceSpec) -> str:
+    """The variable that overrides a service's port, e.g. ALERT_INGESTION_PORT."""
+    return spec.url_env.removesuffix("_URL").removesuffix("_SERVICE") + "_PORT"
+
+
+@dataclass
+class Stack:
+    database_url: str
+    ports: dict[str, int]
+    log_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [spec.name for spec in SERVICES if spec.available and spec.name in self.ports]
+
+    def url(self, name: str) -> str:
+        return f"http://{self.host}:{self.ports[name]}"
+
+    def service_env(self) -> dict[str, str]:
+        env = {**os.environ, "DATABASE_URL": self.database_url, **self.env}
+        for spec in SERVICES:
+            if spec.name in self.ports:
+                env[spec.url_env] = self.url(spec.name)
+        return env
+
+    def start(self, *names: str, timeout: float = 60) -> None:
+        """Start the named services (default: all available) and wait until each answers /health."""
+        chosen = list(names) or self.names
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name in chosen:
+            spec = SPECS[name]
+            log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", f"{spec.package}.main:app", "--host", self.host,
+                 "--port", str(self.ports[name]), "--no-access-log"],
+                cwd=spec.directory, env=self.service_env(), stdout=log, stderr=subprocess.STDOUT,
+            )
+        for name in chosen:
+            self._wait_healthy(name, timeout)
+
+    def _wait_healthy(self, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.processes[name].poll() is not None:
+                raise RuntimeError(f"{name} exited; see {self.log_dir / (name + '.log')}")
+            try:
+                if httpx.get(f"{self.url(name)}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} did not become healthy in {timeout}s")
+
+    def stop(self, *names: str) -> None:
+        """Stop the named services (default: all) with SIGTERM, then SIGKILL after a grace period."""
+        chosen = list(names) or list(self.processes)
+        for name in chosen:
+            process = self.processes.get(name)
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for name in chosen:
+            process = self.processes.pop(name, None)
+            if process is None:
+                continue
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

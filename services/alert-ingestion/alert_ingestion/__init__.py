@@ -1,0 +1,1 @@
+"""alert-ingestion: accepts alerts, stores them, and correlates them into incidents."""

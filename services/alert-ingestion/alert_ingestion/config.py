@@ -1,0 +1,18 @@
+"""alert-ingestion settings (environment variables of the same name, upper case)."""
+
+from functools import lru_cache
+
+from platform_common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    incident_management_url: str = "http://127.0.0.1:8002"
+    # An alert joins an unresolved incident of the same service and severity created this recently.
+    correlation_window_seconds: int = 300
+    # How often stored-but-uncorrelated alerts (incident-management was down) are retried.
+    pending_retry_seconds: float = 2.0
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

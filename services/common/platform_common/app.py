@@ -1,0 +1,65 @@
+"""Application factory: the wiring every service shares (logging, errors, metrics, health, database,
+migrations, background workers), so each service's `main.py` only declares what is its own."""
+
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from platform_common import migrations
+from platform_common.db import create_db_engine, create_session_factory
+from platform_common.errors import install_error_handlers
+from platform_common.health import router as health_router
+from platform_common.logs import RequestIdMiddleware, configure_logging
+from platform_common.metrics import HttpMetricsMiddleware
+from platform_common.settings import ServiceSettings
+from platform_common.worker import PeriodicWorker
+
+Startup = Callable[[FastAPI], Iterable[PeriodicWorker]]
+"""Called once the database is ready: attach clients to `app.state`, return the background workers."""
+
+Shutdown = Callable[[FastAPI], None]
+
+
+def create_service_app(
+    *,
+    service_name: str,
+    package: str,
+    settings: ServiceSettings,
+    routers: Sequence[APIRouter],
+    description: str,
+    startup: Startup | None = None,
+    shutdown: Shutdown | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service_name, settings.log_level)
+        engine = create_db_engine(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        app.state.session_factory = create_session_factory(engine)
+        if settings.migrate_on_start:
+            migrations.upgrade(engine, package)
+        workers = list(startup(app)) if startup else []
+        app.state.workers = workers
+        if settings.background_workers:
+            for worker in workers:
+                worker.start()
+        try:
+            yield
+        finally:
+            for worker in workers:
+                worker.stop()
+            if shutdown:
+                shutdown(app)
+            engine.dispose()
+
+    app = FastAPI(title=service_name, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.service_name = service_name
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router)
+    for router in routers:
+        app.include_router(router)
+    return app

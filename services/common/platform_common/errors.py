@@ -1,0 +1,120 @@
+"""The platform's error model: one exception tree, one JSON shape for every error response.
+
+    PlatformError (500 internal_error)
+    ├── NotFound (404 not_found)
+    ├── Conflict (409 conflict)          illegal state change
+    ├── InvalidInput (422 validation_error)
+    └── DependencyUnavailable (503 dependency_unavailable)   database or peer service down
+
+Every error answers `{"error": {"code", "message", "details"}, "request_id"}`; for 422 `details` lists
+`{"field", "message", "type"}` per invalid field.
+"""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from platform_common.logs import current_request_id
+
+logger = logging.getLogger(__name__)
+
+
+class PlatformError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class NotFound(PlatformError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(PlatformError):
+    status_code = 409
+    code = "conflict"
+
+
+class InvalidInput(PlatformError):
+    status_code = 422
+    code = "validation_error"
+
+
+class DependencyUnavailable(PlatformError):
+    status_code = 503
+    code = "dependency_unavailable"
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] = []
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+    request_id: str | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Unknown id"},
+    409: {"model": ErrorResponse, "description": "Illegal state change"},
+    422: {"model": ErrorResponse, "description": "Invalid input, with field-level details"},
+    503: {"model": ErrorResponse, "description": "A dependency is down"},
+}
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 409: "conflict", 422: "validation_error"}
+
+
+def error_response(status_code: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
+    body = ErrorResponse(
+        error=ErrorDetail(code=code, message=message, details=details or []),
+        request_id=current_request_id(),
+    )
+    return JSONResponse(status_code=status_code, content=body.model_dump(mode="json"))
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        details.append({"field": ".".join(location) or "body", "message": error.get("msg", ""), "type": error.get("type", "")})
+    return details
+
+
+async def _platform_error(_: Request, exc: PlatformError) -> JSONResponse:
+    return error_response(exc.status_code, exc.code, exc.message, exc.details)
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    return error_response(422, "validation_error", "Request validation failed", _field_errors(exc))
+
+
+async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        logger.warning("database unavailable: %s", exc.orig)
+        return error_response(503, "dependency_unavailable", "The database is unavailable")
+    logger.exception("database error")
+    return error_response(500, "internal_error", "Internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(PlatformError, _platform_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)

@@ -1,0 +1,37 @@
+"""Liveness, readiness and metrics routes every service exposes."""
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from platform_common.db import database_is_ready
+from platform_common.errors import ERROR_RESPONSES, DependencyUnavailable
+from platform_common.metrics import metrics_response
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+    service: str
+
+
+@router.get("/health", response_model=Health, summary="Liveness: the process answers")
+def health(request: Request) -> Health:
+    return Health(status="ok", service=request.app.state.service_name)
+
+
+@router.get(
+    "/ready",
+    response_model=Health,
+    responses={503: ERROR_RESPONSES[503]},
+    summary="Readiness: the database answers",
+)
+def ready(request: Request) -> Health:
+    if not database_is_ready(request.app.state.engine):
+        raise DependencyUnavailable("The database is unavailable")
+    return Health(status="ready", service=request.app.state.service_name)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics() -> Response:
+    return metrics_response()

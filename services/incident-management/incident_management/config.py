@@ -1,0 +1,19 @@
+"""incident-management settings (environment variables of the same name, upper case)."""
+
+from functools import lru_cache
+
+from platform_common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    oncall_service_url: str = "http://127.0.0.1:8003"
+    notification_service_url: str = "http://127.0.0.1:8004"
+    # Channels a page goes out on; each becomes one notification to the assignee.
+    page_channels: list[str] = ["mock"]
+    page_interval_seconds: float = 1.0
+    page_max_backoff_seconds: float = 60.0
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

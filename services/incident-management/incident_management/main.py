@@ -1,0 +1,50 @@
+"""incident-management service (port 8002): `uvicorn incident_management.main:app`."""
+
+from collections.abc import Iterable
+
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+
+from incident_management.config import Settings, get_settings
+from incident_management.metrics import IncidentStateCollector
+from incident_management.paging import Pager
+from incident_management.routes import router
+from platform_common.app import create_service_app
+from platform_common.http import ServiceClient
+from platform_common.worker import PeriodicWorker
+
+
+def _startup(settings: Settings):
+    def startup(app: FastAPI) -> Iterable[PeriodicWorker]:
+        timeout = settings.http_timeout_seconds
+        app.state.oncall = ServiceClient("oncall-service", settings.oncall_service_url, timeout=timeout, retries=1)
+        app.state.notifier = ServiceClient("notification-service", settings.notification_service_url, timeout=timeout, retries=settings.http_retries)
+        app.state.state_collector = IncidentStateCollector(app.state.engine)
+        REGISTRY.register(app.state.state_collector)
+        pager = Pager(app.state.session_factory, app.state.oncall, app.state.notifier, settings.page_channels, settings.page_max_backoff_seconds)
+        app.state.pager_worker = PeriodicWorker("pager", settings.page_interval_seconds, pager.deliver_due)
+        return [app.state.pager_worker]
+
+    return startup
+
+
+def _shutdown(app: FastAPI) -> None:
+    REGISTRY.unregister(app.state.state_collector)
+    app.state.oncall.close()
+    app.state.notifier.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    return create_service_app(
+        service_name="incident-management",
+        package="incident_management",
+        settings=settings,
+        routers=[router],
+        description="Incidents, notes, timeline, MTTA / MTTR; assigns and pages the on-call.",
+        startup=_startup(settings),
+        shutdown=_shutdown,
+    )
+
+
+app = create_app()

@@ -1,0 +1,57 @@
+"""incident-management metrics. Gauges of current state are read from the database at scrape time,
+so they stay right with any number of replicas."""
+
+import logging
+from collections.abc import Iterator
+
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, func, select
+
+from incident_management.lifecycle import Status
+from incident_management.tables import incidents
+from platform_common.severity import Severity
+
+logger = logging.getLogger(__name__)
+
+INCIDENT_MTTA = Histogram(
+    "incident_mtta_seconds", "Time from incident creation to first acknowledgement",
+    buckets=(30, 60, 120, 300, 600, 1800, 3600),
+)
+INCIDENT_MTTR = Histogram(
+    "incident_mttr_seconds", "Time from incident creation to resolution",
+    buckets=(60, 300, 600, 1800, 3600, 7200, 14400),
+)
+INCIDENTS_CREATED = Counter("incidents_created_total", "Incidents opened", ["service", "severity"])
+
+
+class IncidentStateCollector(Collector):
+    """`incidents_total{status}` and `incidents_open{severity}`, counted in the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(incidents.c.status, incidents.c.severity, func.count()).group_by(incidents.c.status, incidents.c.severity)
+                ).all()
+        except Exception:  # noqa: BLE001 - a scrape while the database is down reports no state gauges
+            logger.warning("incident state gauges skipped: database unavailable")
+            return
+        by_status = dict.fromkeys(map(str, Status), 0)
+        open_by_severity = dict.fromkeys(map(str, Severity), 0)
+        for status, severity, count in rows:
+            by_status[status] += count
+            if status != Status.RESOLVED:
+                open_by_severity[severity] += count
+        total = GaugeMetricFamily("incidents_total", "Incidents by current status", labels=["status"])
+        for status, count in by_status.items():
+            total.add_metric([status], count)
+        yield total
+        open_gauge = GaugeMetricFamily("incidents_open", "Unresolved incidents by severity", labels=["severity"])
+        for severity, count in open_by_severity.items():
+            open_gauge.add_metric([severity], count)
+        yield open_gauge

@@ -1,0 +1,106 @@
+"""HTTP routes of incident-management: thin handlers over `flows` and `service`."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+
+from incident_management import flows, service
+from incident_management.lifecycle import Status
+from incident_management.schemas import (
+    IncidentCreate,
+    IncidentDetail,
+    IncidentMetrics,
+    IncidentOut,
+    IncidentSummary,
+    IncidentUpdate,
+    NoteCreate,
+    NoteOut,
+    SeverityIn,
+    TimelineEventCreate,
+    TimelineEventOut,
+)
+from platform_common.clock import utcnow
+from platform_common.db import SessionDep
+from platform_common.errors import ERROR_RESPONSES
+from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+_404 = {404: ERROR_RESPONSES[404]}
+
+
+@router.post("", response_model=IncidentOut, status_code=status.HTTP_201_CREATED,
+             responses={200: {"model": IncidentOut, "description": "Replay of an earlier request with the same Idempotency-Key"}})
+def create_incident(
+    data: IncidentCreate, request: Request, response: Response, session: SessionDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> IncidentOut:
+    """Open an incident, assign the team's on-call primary (when none is given) and page them."""
+    incident, created = flows.open_incident(session, data=data, idempotency_key=idempotency_key, oncall=request.app.state.oncall)
+    if created:
+        request.app.state.pager_worker.wake()
+    else:
+        response.status_code = status.HTTP_200_OK
+    return IncidentOut.model_validate(incident)
+
+
+@router.get("", response_model=list[IncidentOut])
+def list_incidents(
+    session: SessionDep, response: Response, page: PageDep,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    severity: SeverityIn | None = None,
+    service_: Annotated[str | None, Query(alias="service", max_length=200)] = None,
+) -> list[IncidentOut]:
+    """Incidents, newest first, filtered by status, severity and service; total in X-Total-Count."""
+    rows, total = service.list_(session, status=status_, severity=severity, service=service_, page=page)
+    response.headers[TOTAL_COUNT_HEADER] = str(total)
+    return [IncidentOut.model_validate(row) for row in rows]
+
+
+@router.get("/summary", response_model=IncidentSummary)
+def incident_summary(session: SessionDep) -> IncidentSummary:
+    """Counts by status, open incidents by severity, mean MTTA / MTTR."""
+    return IncidentSummary.model_validate(service.summary(session))
+
+
+@router.get("/{incident_id}", response_model=IncidentDetail, responses=_404)
+def get_incident(incident_id: UUID, session: SessionDep) -> IncidentDetail:
+    """The incident with its linked alerts, notes, timeline and MTTA / MTTR."""
+    return IncidentDetail.model_validate(service.detail(session, incident_id=incident_id))
+
+
+@router.patch("/{incident_id}", response_model=IncidentOut, responses={**_404, 409: ERROR_RESPONSES[409]})
+def update_incident(incident_id: UUID, change: IncidentUpdate, session: SessionDep) -> IncidentOut:
+    """Change status (open → acknowledged → in_progress → resolved; resolved → open reopens), add a note, reassign."""
+    return IncidentOut.model_validate(flows.update_incident(session, incident_id=incident_id, change=change))
+
+
+@router.get("/{incident_id}/metrics", response_model=IncidentMetrics, responses=_404)
+def incident_metrics(incident_id: UUID, session: SessionDep) -> IncidentMetrics:
+    incident = service.get_or_raise(session, incident_id=incident_id)
+    return IncidentMetrics.model_validate({**incident, "incident_id": incident["id"]})
+
+
+@router.post("/{incident_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED, responses=_404)
+def add_note(incident_id: UUID, note: NoteCreate, session: SessionDep) -> NoteOut:
+    service.get_or_raise(session, incident_id=incident_id, lock=True)
+    row = service.add_note(session, incident_id=incident_id, author=note.author, body=note.body, now=utcnow())
+    session.commit()
+    return NoteOut.model_validate(row)
+
+
+@router.get("/{incident_id}/timeline", response_model=list[TimelineEventOut], responses=_404)
+def get_timeline(incident_id: UUID, session: SessionDep) -> list[TimelineEventOut]:
+    return [TimelineEventOut.model_validate(row) for row in service.events(session, incident_id=incident_id)]
+
+
+@router.post("/{incident_id}/timeline", response_model=TimelineEventOut, status_code=status.HTTP_201_CREATED, responses=_404)
+def record_event(incident_id: UUID, event: TimelineEventCreate, session: SessionDep) -> TimelineEventOut:
+    """Record what another service did to the incident (escalation, page); optionally reassign it."""
+    now = utcnow()
+    incident = service.get_or_raise(session, incident_id=incident_id, lock=True)
+    if event.assigned_to is not None:
+        service.assign(session, incident=incident, assignee=event.assigned_to, actor=event.actor, now=now)
+    row = service.add_event(session, incident_id=incident_id, kind=event.kind, actor=event.actor, message=event.message, data=event.data, now=now)
+    session.commit()
+    return TimelineEventOut.model_validate(row)

@@ -1,0 +1,27 @@
+"""Fixtures for the monitoring checks: promtool (installed on demand) and the dashboards."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import monitoring_checks  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def promtool_path() -> str:
+    """promtool from the Debian `prometheus` package, installed by scripts/install-monitoring-tools.sh."""
+    path = monitoring_checks.ensure_promtool()
+    if path is None:
+        pytest.skip(
+            "promtool is not installed and scripts/install-monitoring-tools.sh could not install it "
+            "(needs root and the Debian package `prometheus`)"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def dashboards() -> dict[str, dict]:
+    return monitoring_checks.load_dashboards()
