@@ -4,6 +4,8 @@ Set TEST_DATABASE_URL to use an existing (empty) database instead of starting a 
 """
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,11 +21,13 @@ ROOT = Path(__file__).parent
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url() -> Iterator[str]:
     if url := os.environ.get("TEST_DATABASE_URL"):
         yield url
         return
-    server = LocalPostgres(tmp_path_factory.mktemp("pg"), free_port(), durable=False)
+    # Not under pytest's tmp_path: concurrent pytest sessions prune each other's numbered folders.
+    root = Path(tempfile.mkdtemp(prefix="platform-test-pg-"))
+    server = LocalPostgres(root, free_port(), durable=False)
     server.start()
     try:
         url = server.create_database("platform_test", init_sql=ROOT / "database" / "init.sql")
@@ -33,6 +37,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

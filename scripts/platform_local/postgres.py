@@ -19,6 +19,12 @@ def _bin_dir() -> Path:
     return Path(candidates[-1])
 
 
+def _run(argv: list[str]) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+
+
 class LocalPostgres:
     def __init__(self, root: Path, port: int, *, durable: bool = True, user: str = "incident", password: str = "incident") -> None:
         self.root = root.resolve()
@@ -53,10 +59,9 @@ class LocalPostgres:
         if os.geteuid() == 0:
             shutil.chown(pwfile, "postgres", "postgres")
         try:
-            subprocess.run(
+            _run(
                 self._as_owner(str(self.bin / "initdb"), "-D", str(self.data), "-U", self.user,
                                f"--pwfile={pwfile}", "--auth=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-sync"),
-                check=True, capture_output=True,
             )
         finally:
             pwfile.unlink()
@@ -66,11 +71,8 @@ class LocalPostgres:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=300"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        subprocess.run(
-            self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
-                           "-w", "-t", "60", "-o", options, "start"),
-            check=True, capture_output=True,
-        )
+        _run(self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
+                            "-w", "-t", "60", "-o", options, "start"))
 
     def stop(self) -> None:
         subprocess.run(

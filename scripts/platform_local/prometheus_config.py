@@ -9,6 +9,7 @@ variables of docs/conventions.md (ALERT_INGESTION_URL, ...), so overridden ports
         --target alert-ingestion=127.0.0.1:41234 --output /tmp/p.yml
 
 monitoring/prometheus.local.yml is this script's output with the default ports (kept in sync by a test).
+`prometheus_command()` gives the command line that runs the machine's Prometheus on a written config.
 Standard library only: it runs before any virtual environment exists.
 """
 
@@ -129,13 +130,28 @@ def write_config(
     return output
 
 
+def prometheus_command(config: Path, data_dir: Path, listen: str = PROMETHEUS_DEFAULT, binary: str = "prometheus") -> list[str]:
+    """The command line that runs the machine's Prometheus (Debian package) on `config`."""
+    return [
+        binary,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={data_dir}",
+        f"--web.listen-address={listen}",
+        "--web.enable-lifecycle",
+        "--log.level=warn",
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     parser.add_argument("--scrape-interval", default="15s", help="scrape and rule evaluation interval")
     parser.add_argument("--rules-dir", type=Path, default=RULES_DIR, help="folder of rule files")
     parser.add_argument(
-        "--target", action="append", default=[], metavar="JOB=HOST:PORT",
+        "--target",
+        action="append",
+        default=[],
+        metavar="JOB=HOST:PORT",
         help="override one job's target (repeatable); defaults come from *_URL variables",
     )
     args = parser.parse_args(argv)
@@ -147,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--target wants JOB=HOST:PORT with JOB one of {', '.join(targets)}: {item!r}")
         targets[job] = host_port(target)
     if args.output is None:
-        sys.stdout.write(render(targets, rule_files=[rule_glob_for(None, args.rules_dir)],
-                                scrape_interval=args.scrape_interval))
+        sys.stdout.write(render(targets, rule_files=[rule_glob_for(None, args.rules_dir)], scrape_interval=args.scrape_interval))
     else:
         write_config(args.output, targets=targets, scrape_interval=args.scrape_interval, rules_dir=args.rules_dir)
     return 0

@@ -1,13 +1,8 @@
 """Fixtures for the monitoring checks: promtool (installed on demand) and the dashboards."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import monitoring_checks  # noqa: E402
+from tests.monitoring import monitoring_checks
 
 
 @pytest.fixture(scope="session")

@@ -119,8 +119,20 @@ _GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\((
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_:.])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?:ms|[smhdwy])?")
 _IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 _KEYWORDS = {
-    "and", "or", "unless", "bool", "by", "without", "on", "ignoring", "group_left", "group_right",
-    "offset", "inf", "nan", "atan2",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "offset",
+    "inf",
+    "nan",
+    "atan2",
 }
 
 
@@ -138,7 +150,7 @@ def metric_names(expr: str) -> set[str]:
     text = _NUMBER.sub(" ", text)
     names = set()
     for m in _IDENT.finditer(text):
-        following = text[m.end():].lstrip()
+        following = text[m.end() :].lstrip()
         if following.startswith("(") or m.group(0).lower() in _KEYWORDS:
             continue
         names.add(m.group(0))

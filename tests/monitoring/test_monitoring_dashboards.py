@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-import monitoring_checks as mc
+from tests.monitoring import monitoring_checks as mc
 
 SCHEMA = json.loads((Path(__file__).parent / "grafana-dashboard.schema.json").read_text())
 DATASOURCES = mc.MONITORING / "grafana-provisioning" / "datasources"
@@ -57,8 +57,7 @@ def test_panels_fit_the_24_column_grid_without_overlapping(name, dashboards):
         assert g["x"] + g["w"] <= 24, f"{panel['title']!r} runs past column 24"
         ids.append(panel["id"])
         for other_title, o in boxes:
-            overlap = g["x"] < o["x"] + o["w"] and o["x"] < g["x"] + g["w"] and \
-                g["y"] < o["y"] + o["h"] and o["y"] < g["y"] + g["h"]
+            overlap = g["x"] < o["x"] + o["w"] and o["x"] < g["x"] + g["w"] and g["y"] < o["y"] + o["h"] and o["y"] < g["y"] + g["h"]
             assert not overlap, f"{panel['title']!r} overlaps {other_title!r}"
         boxes.append((panel["title"], g))
     assert len(ids) == len(set(ids)), "panel ids must be unique"
@@ -74,20 +73,27 @@ PANEL_TYPES_REQUIRED = {
 REQUIRED_METRICS = {
     # what each dashboard must show (SPEC.md §8), by the series its queries read
     "incident-overview.json": {
-        "incidents_open",                         # open incidents by severity
-        "incident_mtta_seconds_sum", "incident_mtta_seconds_count",  # MTTA gauge
-        "incident_mttr_seconds_sum", "incident_mttr_seconds_count",  # MTTR gauge
-        "incidents_created_total",                # incidents created over time
-        "alerts_by_service_total",                # top noisy services
+        "incidents_open",  # open incidents by severity
+        "incident_mtta_seconds_sum",
+        "incident_mtta_seconds_count",  # MTTA gauge
+        "incident_mttr_seconds_sum",
+        "incident_mttr_seconds_count",  # MTTR gauge
+        "incidents_created_total",  # incidents created over time
+        "alerts_by_service_total",  # top noisy services
     },
     "sre-performance.json": {
-        "incident_mtta_seconds_sum", "incident_mttr_seconds_sum",  # trends
-        "incidents_created_total",                                 # volume by service
-        "incident_mtta_seconds_bucket", "incident_mttr_seconds_bucket",  # distributions
+        "incident_mtta_seconds_sum",
+        "incident_mttr_seconds_sum",  # trends
+        "incidents_created_total",  # volume by service
+        "incident_mtta_seconds_bucket",
+        "incident_mttr_seconds_bucket",  # distributions
     },
     "system-health.json": {
-        "up", "http_requests_total", "http_request_duration_seconds_bucket",
-        "process_cpu_seconds_total", "process_resident_memory_bytes",
+        "up",
+        "http_requests_total",
+        "http_request_duration_seconds_bucket",
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
     },
 }
 
@@ -174,21 +180,40 @@ def test_known_metrics_come_from_the_conventions():
     assert known["alerts_received_total"] == {"severity"}
     assert known["incidents_total"] == {"status"}
     assert known["http_requests_total"] == {"method", "route", "status"}
-    assert {"incident_mtta_seconds", "incident_mttr_seconds", "escalations_total", "oncall_current",
-            "notifications_sent_total", "oncall_notifications_sent_total",
-            "alerts_correlated_total", "http_request_duration_seconds"} <= set(known)
+    assert {
+        "incident_mtta_seconds",
+        "incident_mttr_seconds",
+        "escalations_total",
+        "oncall_current",
+        "notifications_sent_total",
+        "oncall_notifications_sent_total",
+        "alerts_correlated_total",
+        "http_request_duration_seconds",
+    } <= set(known)
     assert "route" not in known and "service" not in known
 
 
 @pytest.mark.parametrize(
     ("expr", "names", "matchers", "grouping"),
     [
-        ('sum by (severity) (rate(alerts_received_total{severity=~"crit.*"}[5m]))',
-         {"alerts_received_total"}, {"alerts_received_total": {"severity"}}, {"severity"}),
-        ('histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket{job=~".+"}[1m])))',
-         {"http_request_duration_seconds_bucket"}, {"http_request_duration_seconds_bucket": {"job"}}, {"job", "le"}),
-        ("(sum(up) or vector(0)) / on() group_left count(scrape_duration_seconds offset 5m) > 1e-3",
-         {"up", "scrape_duration_seconds"}, {}, set()),
+        (
+            'sum by (severity) (rate(alerts_received_total{severity=~"crit.*"}[5m]))',
+            {"alerts_received_total"},
+            {"alerts_received_total": {"severity"}},
+            {"severity"},
+        ),
+        (
+            'histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket{job=~".+"}[1m])))',
+            {"http_request_duration_seconds_bucket"},
+            {"http_request_duration_seconds_bucket": {"job"}},
+            {"job", "le"},
+        ),
+        (
+            "(sum(up) or vector(0)) / on() group_left count(scrape_duration_seconds offset 5m) > 1e-3",
+            {"up", "scrape_duration_seconds"},
+            {},
+            set(),
+        ),
         ('label_replace(incidents_total, "x", "$1", "status", "(.*)")', {"incidents_total"}, {}, set()),
     ],
 )
@@ -200,8 +225,9 @@ def test_promql_scanner_finds_metrics_labels_and_grouping(expr, names, matchers,
 
 def test_every_panel_metric_is_exported_by_the_platform(dashboards):
     known = mc.known_metrics()
-    unknown = {q.name: sorted(mc.metric_names(q.expr) - set(known))
-               for q in all_queries(dashboards) if mc.metric_names(q.expr) - set(known)}
+    unknown = {
+        q.name: sorted(mc.metric_names(q.expr) - set(known)) for q in all_queries(dashboards) if mc.metric_names(q.expr) - set(known)
+    }
     assert not unknown, f"metrics no service exports: {unknown}"
 
 
@@ -214,8 +240,10 @@ def test_every_label_a_panel_filters_or_groups_by_exists_on_its_metrics(dashboar
                 problems.append(f"{q.name}: {metric} has no label {sorted(labels - known[metric])}")
         available = set().union(*(known.get(m, set()) for m in mc.metric_names(q.expr)))
         if mc.grouping_labels(q.expr) - available:
-            problems.append(f"{q.name}: groups by {sorted(mc.grouping_labels(q.expr) - available)}, "
-                            f"which none of {sorted(mc.metric_names(q.expr))} carries")
+            problems.append(
+                f"{q.name}: groups by {sorted(mc.grouping_labels(q.expr) - available)}, "
+                f"which none of {sorted(mc.metric_names(q.expr))} carries"
+            )
     assert not problems, "\n".join(problems)
 
 
@@ -263,7 +291,8 @@ def test_promtool_check_fails_on_a_broken_query(promtool_path, tmp_path):
 
 def test_variable_substitution():
     values = {"service": ".*", "window": "1h", **mc.BUILTIN_VALUES}
-    assert mc.substitute('rate(x{service=~"$service"}[$__rate_interval]) [[window]] ${window}', values) == \
-        'rate(x{service=~".*"}[1m]) 1h 1h'
+    assert (
+        mc.substitute('rate(x{service=~"$service"}[$__rate_interval]) [[window]] ${window}', values) == 'rate(x{service=~".*"}[1m]) 1h 1h'
+    )
     with pytest.raises(KeyError):
         mc.substitute("$nope", values)

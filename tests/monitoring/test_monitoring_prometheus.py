@@ -2,25 +2,17 @@
 `promtool check config`, `promtool check rules`, `promtool test rules`, and the generator of the
 native run's configuration."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import yaml
 
-import monitoring_checks as mc
+from platform_local import prometheus_config
+from tests.monitoring import monitoring_checks as mc
 
 COMPOSE_CONFIG = mc.MONITORING / "prometheus.yml"
 LOCAL_CONFIG = mc.MONITORING / "prometheus.local.yml"
 RULES_DIR = mc.MONITORING / "rules"
-GENERATOR = mc.REPO_ROOT / "scripts" / "platform_local" / "prometheus_config.py"
-
-
-def load_generator():
-    spec = importlib.util.spec_from_file_location("prometheus_config", GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def jobs(config: dict) -> dict[str, dict]:
@@ -60,17 +52,17 @@ def test_no_target_carries_a_service_label(path):
 
 # ------------------------------------------------------------------------------------ native config
 def test_local_config_is_the_generator_output_with_default_ports(monkeypatch):
-    gen = load_generator()
+    gen = prometheus_config
     for variable, _ in gen.SERVICES.values():
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.delenv("PROMETHEUS_URL", raising=False)
     expected = gen.render(gen.targets_from_env({}), rule_files=[gen.rule_glob_for(LOCAL_CONFIG)])
     assert LOCAL_CONFIG.read_text() == expected, (
         "monitoring/prometheus.local.yml is stale: run python scripts/platform_local/prometheus_config.py "
-        "-o monitoring/prometheus.local.yml")
+        "-o monitoring/prometheus.local.yml"
+    )
     targets = {j["job_name"]: j["static_configs"][0]["targets"] for j in yaml.safe_load(expected)["scrape_configs"]}
-    assert targets == {"prometheus": ["127.0.0.1:9090"],
-                       **{job: [f"127.0.0.1:{port}"] for job, port in mc.PLATFORM_JOBS.items()}}
+    assert targets == {"prometheus": ["127.0.0.1:9090"], **{job: [f"127.0.0.1:{port}"] for job, port in mc.PLATFORM_JOBS.items()}}
 
 
 def test_local_config_passes_promtool_check_config(promtool_path):
@@ -80,12 +72,14 @@ def test_local_config_passes_promtool_check_config(promtool_path):
 
 
 def test_generator_follows_the_service_url_variables():
-    gen = load_generator()
-    targets = gen.targets_from_env({
-        "ALERT_INGESTION_URL": "http://127.0.0.1:41001",
-        "INCIDENT_MANAGEMENT_URL": "http://localhost:41002/",
-        "PROMETHEUS_URL": "http://127.0.0.1:49090",
-    })
+    gen = prometheus_config
+    targets = gen.targets_from_env(
+        {
+            "ALERT_INGESTION_URL": "http://127.0.0.1:41001",
+            "INCIDENT_MANAGEMENT_URL": "http://localhost:41002/",
+            "PROMETHEUS_URL": "http://127.0.0.1:49090",
+        }
+    )
     assert targets == {
         "prometheus": "127.0.0.1:49090",
         "alert-ingestion": "127.0.0.1:41001",
@@ -97,10 +91,10 @@ def test_generator_follows_the_service_url_variables():
 
 
 def test_generated_config_elsewhere_points_at_the_repository_rules(promtool_path, tmp_path):
-    gen = load_generator()
-    out = gen.write_config(tmp_path / "p" / "prometheus.yml",
-                           targets={"prometheus": "127.0.0.1:1", "alert-ingestion": "127.0.0.1:2"},
-                           scrape_interval="1s")
+    gen = prometheus_config
+    out = gen.write_config(
+        tmp_path / "p" / "prometheus.yml", targets={"prometheus": "127.0.0.1:1", "alert-ingestion": "127.0.0.1:2"}, scrape_interval="1s"
+    )
     config = yaml.safe_load(out.read_text())
     assert config["global"]["scrape_interval"] == "1s"
     assert config["global"]["scrape_timeout"] == "1s"
@@ -110,7 +104,7 @@ def test_generated_config_elsewhere_points_at_the_repository_rules(promtool_path
 
 
 def test_generator_command_line_overrides_one_target(tmp_path, capsys):
-    gen = load_generator()
+    gen = prometheus_config
     assert gen.main(["--target", "oncall-service=http://127.0.0.1:45003", "--scrape-interval", "5s"]) == 0
     config = yaml.safe_load(capsys.readouterr().out)
     assert jobs(config)["oncall-service"]["static_configs"][0]["targets"] == ["127.0.0.1:45003"]
@@ -158,8 +152,13 @@ def _rules():
 def test_alerts_cover_the_platform_failure_modes_the_issue_lists():
     alerts = {r["alert"]: r for r in _rules() if "alert" in r}
     # a service down, 5xx error rate, notification failures, unacknowledged critical incidents
-    assert {"PlatformServiceDown", "PlatformServiceMissing", "PlatformHigh5xxRate",
-            "PlatformNotificationFailures", "PlatformCriticalIncidentUnacknowledged"} <= set(alerts)
+    assert {
+        "PlatformServiceDown",
+        "PlatformServiceMissing",
+        "PlatformHigh5xxRate",
+        "PlatformNotificationFailures",
+        "PlatformCriticalIncidentUnacknowledged",
+    } <= set(alerts)
     for name, rule in alerts.items():
         assert rule["labels"]["severity"] in {"critical", "high", "medium", "low"}, name
         assert rule["annotations"]["summary"] and rule["annotations"]["description"], name
@@ -174,3 +173,11 @@ def test_rules_only_use_metrics_the_platform_exports():
         for metric, labels in mc.label_matchers(rule["expr"]).items():
             if metric in known:
                 assert labels <= known[metric], f"{metric} has no label {sorted(labels - known[metric])}"
+
+
+def test_prometheus_command_runs_the_written_config(tmp_path):
+    command = prometheus_config.prometheus_command(tmp_path / "p.yml", tmp_path / "data", "127.0.0.1:49090")
+    assert command[0] == "prometheus"
+    assert f"--config.file={tmp_path / 'p.yml'}" in command
+    assert f"--storage.tsdb.path={tmp_path / 'data'}" in command
+    assert "--web.listen-address=127.0.0.1:49090" in command

@@ -52,10 +52,10 @@ def update_incident(session: Session, *, incident_id, change: IncidentUpdate) ->
     was_acknowledged = incident["acknowledged_at"] is not None
     if change.assigned_to is not None:
         incident = service.assign(session, incident=incident, assignee=change.assigned_to, actor=change.author, now=now)
-    if change.note_text is not None:
-        service.add_note(session, incident_id=incident_id, author=change.author, body=change.note_text, now=now)
     if change.status is not None:
         incident = service.change_status(session, incident=incident, target=change.status, actor=change.author, now=now)
+    if change.note_text is not None:
+        service.add_note(session, incident_id=incident_id, author=change.author, body=change.note_text, now=now)
     session.commit()
     if not was_acknowledged and incident["mtta_seconds"] is not None:
         INCIDENT_MTTA.observe(incident["mtta_seconds"])

@@ -121,7 +121,7 @@ def detail(session: Session, *, incident_id: UUID) -> dict[str, Any]:
     alerts = linked_alerts(session, incident_id=incident_id)
     note_rows = session.execute(select(notes).where(notes.c.incident_id == incident_id).order_by(notes.c.created_at)).mappings().all()
     events = session.execute(
-        select(timeline).where(timeline.c.incident_id == incident_id).order_by(timeline.c.created_at, timeline.c.id)
+        select(timeline).where(timeline.c.incident_id == incident_id).order_by(timeline.c.seq)
     ).mappings().all()
     return {**incident, "alerts": alerts, "notes": note_rows, "timeline": events}
 
@@ -140,7 +140,7 @@ def linked_alerts(session: Session, *, incident_id: UUID) -> list[RowMapping]:
 def events(session: Session, *, incident_id: UUID) -> list[RowMapping]:
     get_or_raise(session, incident_id=incident_id)
     return list(session.execute(
-        select(timeline).where(timeline.c.incident_id == incident_id).order_by(timeline.c.created_at, timeline.c.id)
+        select(timeline).where(timeline.c.incident_id == incident_id).order_by(timeline.c.seq)
     ).mappings().all())
 
 

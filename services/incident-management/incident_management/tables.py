@@ -1,6 +1,6 @@
 """Tables of the `incident_management` schema (created by the migrations in `migrations/versions`)."""
 
-from sqlalchemy import Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import BigInteger, Column, Identity, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 SCHEMA = "incident_management"
@@ -8,7 +8,8 @@ metadata = MetaData(schema=SCHEMA)
 _uuid_pk = {"primary_key": True, "server_default": text("gen_random_uuid()")}
 
 incidents = Table(
-    "incidents", metadata,
+    "incidents",
+    metadata,
     Column("id", UUID(as_uuid=True), **_uuid_pk),
     Column("title", Text, nullable=False),
     Column("service", String(200), nullable=False),
@@ -25,7 +26,8 @@ incidents = Table(
 )
 
 notes = Table(
-    "incident_notes", metadata,
+    "incident_notes",
+    metadata,
     Column("id", UUID(as_uuid=True), **_uuid_pk),
     Column("incident_id", UUID(as_uuid=True), ForeignKey(incidents.c.id, ondelete="CASCADE"), nullable=False),
     Column("author", String(200), nullable=False),
@@ -34,8 +36,10 @@ notes = Table(
 )
 
 timeline = Table(
-    "timeline_events", metadata,
+    "timeline_events",
+    metadata,
     Column("id", UUID(as_uuid=True), **_uuid_pk),
+    Column("seq", BigInteger, Identity(always=True), nullable=False),
     Column("incident_id", UUID(as_uuid=True), ForeignKey(incidents.c.id, ondelete="CASCADE"), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("actor", String(200), nullable=False),
@@ -46,7 +50,8 @@ timeline = Table(
 
 # Outbox of pages: written in the same transaction as the incident, delivered by the pager worker.
 pages = Table(
-    "pages", metadata,
+    "pages",
+    metadata,
     Column("id", UUID(as_uuid=True), **_uuid_pk),
     Column("incident_id", UUID(as_uuid=True), ForeignKey(incidents.c.id, ondelete="CASCADE"), nullable=False),
     Column("recipient", String(320)),
@@ -61,7 +66,8 @@ pages = Table(
 
 # Published by alert-ingestion for exactly this read: the alerts linked to an incident.
 incident_alerts = Table(
-    "incident_alerts", MetaData(schema="alert_ingestion"),
+    "incident_alerts",
+    MetaData(schema="alert_ingestion"),
     Column("alert_id", UUID(as_uuid=True)),
     Column("incident_id", UUID(as_uuid=True)),
     Column("service", String),

@@ -59,6 +59,7 @@ def upgrade() -> None:
     op.create_index("ix_notes_incident", "incident_notes", ["incident_id", "created_at"], schema=S)
     op.create_table(
         "timeline_events", _id(), _incident_fk(),
+        sa.Column("seq", sa.BigInteger, sa.Identity(always=True), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("actor", sa.String(200), nullable=False),
         sa.Column("message", sa.Text, nullable=False),
@@ -66,7 +67,7 @@ def upgrade() -> None:
         _at("created_at"),
         schema=S,
     )
-    op.create_index("ix_timeline_incident", "timeline_events", ["incident_id", "created_at"], schema=S)
+    op.create_index("ix_timeline_incident", "timeline_events", ["incident_id", "seq"], schema=S)
     op.create_table(
         "pages", _id(), _incident_fk(),
         sa.Column("recipient", sa.String(320)),

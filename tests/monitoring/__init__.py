@@ -1,0 +1,1 @@
+"""Monitoring checks that need no Grafana server: dashboards, Prometheus configuration, rules."""
