@@ -10,10 +10,20 @@ import sys
 import threading
 from pathlib import Path
 
+from platform_local import prometheus_config
 from platform_local.postgres import LocalPostgres
 from platform_local.stack import ROOT, SERVICES, Stack, port_env
 
 LOCAL = ROOT / ".local"
+
+
+def _start_prometheus(stack: Stack, ports: dict[str, int]) -> str:
+    """The machine's Prometheus scraping the services with the platform's rules; returns its URL."""
+    listen = f"127.0.0.1:{os.environ.get('PROMETHEUS_PORT', '9090')}"
+    targets = {prometheus_config.PROMETHEUS_JOB: listen, **{name: f"127.0.0.1:{port}" for name, port in ports.items() if name in stack.names}}
+    config = prometheus_config.write_config(LOCAL / "prometheus" / "prometheus.yml", targets=targets)
+    stack.spawn("prometheus", prometheus_config.prometheus_command(config, LOCAL / "prometheus" / "data", listen), f"http://{listen}/-/ready")
+    return f"http://{listen}"
 
 
 def main() -> int:
@@ -29,9 +39,11 @@ def main() -> int:
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     try:
         stack.start()
+        prometheus = _start_prometheus(stack, ports)
         print("\nThe platform is running:")
         for name in stack.names:
             print(f"  {name:<22} {stack.url(name)}   (docs: {stack.url(name)}/docs)")
+        print(f"  {'prometheus':<22} {prometheus}")
         print(f"  {'logs':<22} {Path(stack.log_dir)}")
         print("Ctrl-C stops everything.\n", flush=True)
         while not stopping.wait(1):

@@ -82,13 +82,21 @@ class Stack:
         for name in chosen:
             self._wait_healthy(name, timeout)
 
-    def _wait_healthy(self, name: str, timeout: float) -> None:
+    def spawn(self, name: str, argv: list[str], health_url: str, *, timeout: float = 60) -> None:
+        """Run a companion process (nginx, Prometheus) alongside the services, stopped with them."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
+        self.processes[name] = subprocess.Popen(argv, env=self.service_env(), stdout=log, stderr=subprocess.STDOUT)
+        self._wait_healthy(name, timeout, health_url)
+
+    def _wait_healthy(self, name: str, timeout: float, health_url: str | None = None) -> None:
+        health_url = health_url or f"{self.url(name)}/health"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.processes[name].poll() is not None:
                 raise RuntimeError(f"{name} exited; see {self.log_dir / (name + '.log')}")
             try:
-                if httpx.get(f"{self.url(name)}/health", timeout=1).status_code == 200:
+                if httpx.get(health_url, timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

@@ -89,16 +89,20 @@ class Correlator:
             "source": source, "fingerprint": fingerprint, "since": now - self.window,
         }
         try:
-            with self.engine.begin() as connection:
+            with self._autocommit() as connection:
                 row = connection.execute(_INSERT_AND_ATTACH, params).one()
         except ProgrammingError:  # incident-management has not published its view yet
             logger.warning("correlation view missing; alert stored as pending")
-            with self.engine.begin() as connection:
+            with self._autocommit() as connection:
                 row = connection.execute(_INSERT_PENDING, params).one()
         if row.status == "correlated":
             count_correlation(row.action)
             return _outcome(row)
         return self.correlate(row.id)
+
+    def _autocommit(self) -> Connection:
+        """A connection for one self-contained statement: no BEGIN / COMMIT round trips."""
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def correlate(self, alert_id: UUID) -> Outcome:
         """Give a pending alert its incident; leaves it pending when incident-management is down."""
