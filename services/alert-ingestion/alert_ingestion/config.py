@@ -11,6 +11,8 @@ class Settings(ServiceSettings):
     correlation_window_seconds: int = 300
     # How often stored-but-uncorrelated alerts (incident-management was down) are retried.
     pending_retry_seconds: float = 2.0
+    # Resolve an incident once every one of its alerts is resolved at the source (Alertmanager, Grafana).
+    auto_resolve_incidents: bool = True
 
 
 @lru_cache

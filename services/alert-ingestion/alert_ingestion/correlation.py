@@ -42,6 +42,7 @@ LEFT JOIN LATERAL (
     WHERE service = :service AND severity = :severity AND created_at >= :since
     ORDER BY created_at DESC LIMIT 1
 ) AS c ON true
+ON CONFLICT (source, fingerprint) WHERE fingerprint IS NOT NULL AND resolved_at IS NULL DO NOTHING
 RETURNING id, incident_id, status, action
 """)
 
@@ -49,6 +50,7 @@ _INSERT_PENDING = text("""
 INSERT INTO alert_ingestion.alerts
     (service, severity, message, labels, timestamp, received_at, source, fingerprint, status)
 VALUES (:service, :severity, :message, CAST(:labels AS jsonb), :timestamp, :now, :source, :fingerprint, 'pending')
+ON CONFLICT (source, fingerprint) WHERE fingerprint IS NOT NULL AND resolved_at IS NULL DO NOTHING
 RETURNING id, incident_id, status, action
 """)
 
@@ -80,8 +82,9 @@ class Correlator:
         self.incidents = incidents
         self.window = timedelta(seconds=window_seconds)
 
-    def ingest(self, alert: AlertIn, *, source: str = "api", fingerprint: str | None = None) -> Outcome:
-        """Store the alert (committed before anything else happens), then correlate it."""
+    def ingest(self, alert: AlertIn, *, source: str = "api", fingerprint: str | None = None) -> Outcome | None:
+        """Store the alert (committed before anything else happens), then correlate it. Returns None
+        for a duplicate: the source already has a firing alert with this fingerprint."""
         now = utcnow()
         params = {
             "service": alert.service, "severity": str(alert.severity), "message": alert.message,
@@ -90,11 +93,13 @@ class Correlator:
         }
         try:
             with self._autocommit() as connection:
-                row = connection.execute(_INSERT_AND_ATTACH, params).one()
+                row = connection.execute(_INSERT_AND_ATTACH, params).one_or_none()
         except ProgrammingError:  # incident-management has not published its view yet
             logger.warning("correlation view missing; alert stored as pending")
             with self._autocommit() as connection:
-                row = connection.execute(_INSERT_PENDING, params).one()
+                row = connection.execute(_INSERT_PENDING, params).one_or_none()
+        if row is None:
+            return None
         if row.status == "correlated":
             count_correlation(row.action)
             return _outcome(row)

@@ -6,7 +6,9 @@ from fastapi import FastAPI
 
 from alert_ingestion.config import Settings, get_settings
 from alert_ingestion.correlation import Correlator
+from alert_ingestion.resolution import ResolutionReporter
 from alert_ingestion.routes import router
+from alert_ingestion.webhooks import router as webhooks_router
 from platform_common.app import create_service_app
 from platform_common.http import ServiceClient
 from platform_common.worker import PeriodicWorker
@@ -19,7 +21,12 @@ def _startup(settings: Settings):
             timeout=settings.http_timeout_seconds, retries=settings.http_retries,
         )
         app.state.correlator = Correlator(app.state.engine, app.state.incidents, settings.correlation_window_seconds)
-        return [PeriodicWorker("pending-alerts", settings.pending_retry_seconds, app.state.correlator.correlate_pending)]
+        reporter = ResolutionReporter(app.state.engine, app.state.incidents, auto_resolve=settings.auto_resolve_incidents)
+        app.state.resolution_worker = PeriodicWorker("resolutions", settings.pending_retry_seconds, reporter.report_pending)
+        return [
+            PeriodicWorker("pending-alerts", settings.pending_retry_seconds, app.state.correlator.correlate_pending),
+            app.state.resolution_worker,
+        ]
 
     return startup
 
@@ -34,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_name="alert-ingestion",
         package="alert_ingestion",
         settings=settings,
-        routers=[router],
+        routers=[webhooks_router, router],
         description="Accepts alerts, stores them and correlates them into incidents.",
         startup=_startup(settings),
         shutdown=_shutdown,

@@ -20,7 +20,7 @@ def receive_alert(alert: AlertIn, request: Request) -> AlertAccepted:
     """Store an alert and correlate it: it joins the newest unresolved incident of the same service and
     severity opened within the correlation window, or opens a new one. If incident-management is down
     the alert is kept as `pending` and correlated once it is back."""
-    outcome = request.app.state.correlator.ingest(alert)
+    outcome = request.app.state.correlator.ingest(alert)  # no fingerprint: never a duplicate
     ALERTS_RECEIVED.labels(str(alert.severity)).inc()
     ALERTS_BY_SERVICE.labels(alert.service).inc()
     return AlertAccepted(alert_id=outcome.alert_id, incident_id=outcome.incident_id, status=outcome.status, action=outcome.action)

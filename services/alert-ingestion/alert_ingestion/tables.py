@@ -1,6 +1,6 @@
 """Tables of the `alert_ingestion` schema (created by the migrations in `migrations/versions`)."""
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 SCHEMA = "alert_ingestion"
@@ -25,6 +25,8 @@ alerts = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text),
     Column("resolved_at", DateTime(timezone=True)),
+    # Resolved at the source, not yet reported to its incident (see resolution.py).
+    Column("resolution_pending", Boolean, nullable=False, server_default=text("false")),
 )
 
 # Published by incident-management for exactly this read (see its migrations).

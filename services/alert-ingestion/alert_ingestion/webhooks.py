@@ -1,0 +1,56 @@
+"""Webhook receivers for Prometheus Alertmanager and Grafana unified alerting."""
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from alert_ingestion.metrics import ALERTS_BY_SERVICE, ALERTS_DEDUPLICATED, ALERTS_RECEIVED, ALERTS_RESOLVED
+from alert_ingestion.resolution import mark_resolved
+from alert_ingestion.schemas import AlertAccepted
+from alert_ingestion.sources import WebhookPayload, fingerprint, to_alert
+from platform_common.clock import utcnow
+from platform_common.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alert sources"])
+
+
+class WebhookResult(BaseModel):
+    accepted: list[AlertAccepted]
+    duplicates: int
+    resolved: int
+
+
+def _receive(request: Request, payload: WebhookPayload, source: str) -> WebhookResult:
+    state = request.app.state
+    accepted, duplicates, resolved = [], 0, 0
+    for item in payload.alerts:
+        key = fingerprint(item)
+        if item.status == "resolved":
+            ended = item.endsAt if item.endsAt and item.endsAt.year > 1 else utcnow()
+            changed = mark_resolved(state.engine, source=source, fingerprint=key, resolved_at=ended)
+            resolved += changed
+            ALERTS_RESOLVED.labels(source).inc(changed)
+            continue
+        alert = to_alert(item)
+        outcome = state.correlator.ingest(alert, source=source, fingerprint=key)
+        if outcome is None:
+            duplicates += 1
+            ALERTS_DEDUPLICATED.labels(source).inc()
+            continue
+        ALERTS_RECEIVED.labels(str(alert.severity)).inc()
+        ALERTS_BY_SERVICE.labels(alert.service).inc()
+        accepted.append(AlertAccepted(alert_id=outcome.alert_id, incident_id=outcome.incident_id, status=outcome.status, action=outcome.action))
+    if resolved:
+        state.resolution_worker.wake()
+    return WebhookResult(accepted=accepted, duplicates=duplicates, resolved=resolved)
+
+
+@router.post("/alertmanager", response_model=WebhookResult, responses={422: ERROR_RESPONSES[422]})
+def alertmanager_webhook(payload: WebhookPayload, request: Request) -> WebhookResult:
+    """Prometheus Alertmanager `webhook_configs` receiver (payload version 4)."""
+    return _receive(request, payload, "alertmanager")
+
+
+@router.post("/grafana", response_model=WebhookResult, responses={422: ERROR_RESPONSES[422]})
+def grafana_webhook(payload: WebhookPayload, request: Request) -> WebhookResult:
+    """Grafana unified-alerting webhook contact point (payload version 1)."""
+    return _receive(request, payload, "grafana")
