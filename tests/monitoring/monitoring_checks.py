@@ -30,7 +30,8 @@ PLATFORM_JOBS = {
 
 # Names agreed with the service engineers beyond docs/conventions.md (metric -> labels).
 AGREED_METRICS: dict[str, set[str]] = {
-    "incidents_open": {"severity"},  # gauge: incidents in status open, per severity (from the database)
+    "incidents_open": {"severity"},  # gauge: unresolved incidents, per severity (from the database)
+    "incidents_unacknowledged": {"severity"},  # gauge: incidents still in status open, per severity
     "incidents_created_total": {"service", "severity"},  # counter, incident-management
     "alerts_by_service_total": {"service"},  # counter, alert-ingestion
 }

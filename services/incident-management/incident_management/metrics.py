@@ -27,7 +27,8 @@ INCIDENTS_CREATED = Counter("incidents_created_total", "Incidents opened", ["ser
 
 
 class IncidentStateCollector(Collector):
-    """`incidents_total{status}` and `incidents_open{severity}`, counted in the database."""
+    """`incidents_total{status}`, `incidents_open{severity}` (unresolved) and
+    `incidents_unacknowledged{severity}` (still open), counted in the database."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -43,15 +44,23 @@ class IncidentStateCollector(Collector):
             return
         by_status = dict.fromkeys(map(str, Status), 0)
         open_by_severity = dict.fromkeys(map(str, Severity), 0)
+        unacknowledged = dict.fromkeys(map(str, Severity), 0)
         for status, severity, count in rows:
             by_status[status] += count
             if status != Status.RESOLVED:
                 open_by_severity[severity] += count
+            if status == Status.OPEN:
+                unacknowledged[severity] += count
         total = GaugeMetricFamily("incidents_total", "Incidents by current status", labels=["status"])
         for status, count in by_status.items():
             total.add_metric([status], count)
         yield total
-        open_gauge = GaugeMetricFamily("incidents_open", "Unresolved incidents by severity", labels=["severity"])
-        for severity, count in open_by_severity.items():
-            open_gauge.add_metric([severity], count)
-        yield open_gauge
+        yield _by_severity("incidents_open", "Unresolved incidents by severity", open_by_severity)
+        yield _by_severity("incidents_unacknowledged", "Incidents nobody has acknowledged yet, by severity", unacknowledged)
+
+
+def _by_severity(name: str, documentation: str, counts: dict[str, int]) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, documentation, labels=["severity"])
+    for severity, count in counts.items():
+        gauge.add_metric([severity], count)
+    return gauge
