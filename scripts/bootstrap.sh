@@ -19,6 +19,7 @@ if ((${#missing[@]})); then
 fi
 
 bash scripts/install-monitoring-tools.sh
+bash scripts/install-browser-tools.sh
 
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv

@@ -3,7 +3,7 @@
 
 ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 STATE_DIR="$ROOT/.local/pipeline"
-TOOLS="$ROOT/.local/tools"
+TOOLS="${PIPELINE_TOOLS:-$ROOT/.local/tools}"
 mkdir -p "$STATE_DIR"
 
 # Pinned tool versions (PyPI and npm are the only registries this project relies on).
@@ -47,14 +47,16 @@ compose_bin() {
 }
 
 # A container engine the pipeline can use: "docker" (a real Docker engine), "podman" (the podman
-# socket that scripts/compose-on-podman.sh sets up, opted in with PIPELINE_ENGINE=podman) or "none".
+# socket that scripts/compose-on-podman.sh sets up, when it answers and the stand-ins exist) or "none".
 detect_engine() {
     if [[ "${PIPELINE_ENGINE:-auto}" == none ]]; then echo none; return; fi
     if [[ "${PIPELINE_ENGINE:-auto}" != podman ]] && command -v docker >/dev/null &&
         timeout 10 docker info >/dev/null 2>&1; then
         echo docker; return
     fi
+    local sock="${PODMAN_DOCKER_HOST:-unix:///run/podman/podman.sock}"
     if [[ "${PIPELINE_ENGINE:-auto}" != docker ]] && command -v podman >/dev/null &&
+        curl -fsS --max-time 5 --unix-socket "${sock#unix://}" http://podman/_ping >/dev/null 2>&1 &&
         podman image exists docker.io/library/python:3.11-slim-bookworm 2>/dev/null; then
         echo podman; return
     fi
@@ -79,7 +81,29 @@ git_sha() {
 
 # Files the scanners look at: tracked plus untracked-but-not-ignored, never local state.
 repo_files() {
+    if ! git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        (cd "$ROOT" && find . -type f -not -path './.git/*' | sed 's#^\./##') |
+            grep -v -E '(^|/)(\.local|\.venv|node_modules|__pycache__|\.pytest_cache|\.ruff_cache)/'
+        return
+    fi
     git -C "$ROOT" ls-files --cached --others --exclude-standard -z |
         tr '\0' '\n' | grep -v -E '(^|/)(\.local|\.venv|node_modules|__pycache__|\.pytest_cache|\.ruff_cache)/' |
         while IFS= read -r f; do [[ -f "$ROOT/$f" ]] && printf '%s\n' "$f"; done
+}
+
+# podman without systemd runs no healthchecks by itself, and `up --wait` / `service_healthy` need them:
+# a detached loop runs `podman healthcheck run` on every container (pid in .local/pipeline).
+podman_health_loop_start() {
+    local pidfile="$STATE_DIR/podman-health.pid"
+    if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+    setsid bash -c 'while true; do for id in $(podman ps -q); do podman healthcheck run "$id" >/dev/null 2>&1; done; sleep 3; done' \
+        >/dev/null 2>&1 </dev/null &
+    echo $! >"$pidfile"
+    say "started the podman healthcheck loop (pid $(cat "$pidfile"); ./run-pipeline.sh stop ends it)"
+}
+
+podman_health_loop_stop() {
+    local pidfile="$STATE_DIR/podman-health.pid"
+    [[ -f "$pidfile" ]] && kill "$(cat "$pidfile")" 2>/dev/null
+    rm -f "$pidfile"
 }

@@ -23,7 +23,8 @@ def fetch(url: str, *, body: dict | None = None, timeout: float = 5.0) -> tuple[
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"not an HTTP URL: {url}")
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"} if data else {})
+    headers = {"Content-Type": "application/json"} if data else {}
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 (scheme checked above)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
             return response.status, response.read()

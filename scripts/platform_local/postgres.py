@@ -11,6 +11,8 @@ from pathlib import Path
 
 import psycopg
 
+from platform_common.settings import LOCAL_DATABASE_PASSWORD
+
 
 def _bin_dir() -> Path:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
@@ -26,7 +28,9 @@ def _run(argv: list[str]) -> None:
 
 
 class LocalPostgres:
-    def __init__(self, root: Path, port: int, *, durable: bool = True, user: str = "incident", password: str = "incident") -> None:
+    def __init__(
+        self, root: Path, port: int, *, durable: bool = True, user: str = "incident", password: str = LOCAL_DATABASE_PASSWORD
+    ) -> None:
         self.root = root.resolve()
         self.data = self.root / "data"
         self.port = port
@@ -60,8 +64,19 @@ class LocalPostgres:
             shutil.chown(pwfile, "postgres", "postgres")
         try:
             _run(
-                self._as_owner(str(self.bin / "initdb"), "-D", str(self.data), "-U", self.user,
-                               f"--pwfile={pwfile}", "--auth=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-sync"),
+                self._as_owner(
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    self.user,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "--auth-local=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ),
             )
         finally:
             pwfile.unlink()
@@ -71,13 +86,27 @@ class LocalPostgres:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=300"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        _run(self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
-                            "-w", "-t", "60", "-o", options, "start"))
+        _run(
+            self._as_owner(
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "start",
+            )
+        )
 
     def stop(self) -> None:
         subprocess.run(
             self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"),
-            check=False, capture_output=True,
+            check=False,
+            capture_output=True,
         )
 
     def url(self, database: str, driver: str = "postgresql+psycopg") -> str:

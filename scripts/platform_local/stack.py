@@ -73,11 +73,23 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in chosen:
             spec = SPECS[name]
-            log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
+            log = open(self.log_dir / f"{name}.log", "ab")
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", f"{spec.package}.main:app", "--host", self.host,
-                 "--port", str(self.ports[name]), "--no-access-log"],
-                cwd=spec.directory, env=self.service_env(), stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    f"{spec.package}.main:app",
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.ports[name]),
+                    "--no-access-log",
+                ],
+                cwd=spec.directory,
+                env=self.service_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         for name in chosen:
             self._wait_healthy(name, timeout)
@@ -85,7 +97,7 @@ class Stack:
     def spawn(self, name: str, argv: list[str], health_url: str, *, timeout: float = 60) -> None:
         """Run a companion process (nginx, Prometheus) alongside the services, stopped with them."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
+        log = open(self.log_dir / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(argv, env=self.service_env(), stdout=log, stderr=subprocess.STDOUT)
         self._wait_healthy(name, timeout, health_url)
 

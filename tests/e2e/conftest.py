@@ -18,8 +18,9 @@ def start_stack(database_url: str, clean_db, tmp_path: Path) -> Iterator[StartSt
 
     def start(*names: str, env: dict[str, str] | None = None) -> Stack:
         ports = {spec.name: free_port() for spec in SERVICES}
-        stack = Stack(database_url=database_url, ports=ports, log_dir=tmp_path / f"logs{len(stacks)}",
-                      env={"ENVIRONMENT": "test", **(env or {})})
+        stack = Stack(
+            database_url=database_url, ports=ports, log_dir=tmp_path / f"logs{len(stacks)}", env={"ENVIRONMENT": "test", **(env or {})}
+        )
         stacks.append(stack)
         stack.start(*names)
         return stack

@@ -59,8 +59,10 @@ def test_incident_management_restart_loses_no_alert(start_stack):
     stack = start_stack("alert-ingestion", "incident-management", env={"PENDING_RETRY_SECONDS": "0.5"})
     alerts = stack.url("alert-ingestion")
     stack.stop("incident-management")
-    accepted = [httpx.post(f"{alerts}/api/v1/alerts", json={"service": "db", "severity": "critical", "message": f"replica lag {i}"}).json()
-                for i in range(5)]
+    accepted = [
+        httpx.post(f"{alerts}/api/v1/alerts", json={"service": "db", "severity": "critical", "message": f"replica lag {i}"}).json()
+        for i in range(5)
+    ]
     assert {a["status"] for a in accepted} == {"pending"}
     stack.start("incident-management")
     deadline_polls = 200

@@ -76,10 +76,26 @@ scrape_configs:
     static_configs: [{{targets: ["{exporter[1]}"]}}]
 """)
     processes = [
-        spawn(["prometheus-alertmanager", f"--config.file={tmp_path / 'alertmanager.yml'}", f"--storage.path={tmp_path / 'am'}",
-               f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="], tmp_path / "alertmanager.log"),
-        spawn(["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'prom'}",
-               f"--web.listen-address=127.0.0.1:{prom_port}", "--rules.alert.resend-delay=1s"], tmp_path / "prometheus.log"),
+        spawn(
+            [
+                "prometheus-alertmanager",
+                f"--config.file={tmp_path / 'alertmanager.yml'}",
+                f"--storage.path={tmp_path / 'am'}",
+                f"--web.listen-address=127.0.0.1:{am_port}",
+                "--cluster.listen-address=",
+            ],
+            tmp_path / "alertmanager.log",
+        ),
+        spawn(
+            [
+                "prometheus",
+                f"--config.file={tmp_path / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp_path / 'prom'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+                "--rules.alert.resend-delay=1s",
+            ],
+            tmp_path / "prometheus.log",
+        ),
     ]
     try:
         yield {"alerts": stack.url("alert-ingestion"), "incidents": stack.url("incident-management")}

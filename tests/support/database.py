@@ -26,9 +26,16 @@ def migrate_all(engine: Engine) -> None:
 
 def reset(engine: Engine) -> None:
     with engine.begin() as connection:
-        tables = connection.execute(text(
-            "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
-            "WHERE schemaname = ANY(:schemas) AND tablename <> 'alembic_version'"
-        ), {"schemas": list(SERVICE_PACKAGES)}).scalars().all()
+        tables = (
+            connection.execute(
+                text(
+                    "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
+                    "WHERE schemaname = ANY(:schemas) AND tablename <> 'alembic_version'"
+                ),
+                {"schemas": list(SERVICE_PACKAGES)},
+            )
+            .scalars()
+            .all()
+        )
         if tables:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))

@@ -87,9 +87,15 @@ class Correlator:
         for a duplicate: the source already has a firing alert with this fingerprint."""
         now = utcnow()
         params = {
-            "service": alert.service, "severity": str(alert.severity), "message": alert.message,
-            "labels": json.dumps(alert.labels), "timestamp": alert.timestamp or now, "now": now,
-            "source": source, "fingerprint": fingerprint, "since": now - self.window,
+            "service": alert.service,
+            "severity": str(alert.severity),
+            "message": alert.message,
+            "labels": json.dumps(alert.labels),
+            "timestamp": alert.timestamp or now,
+            "now": now,
+            "source": source,
+            "fingerprint": fingerprint,
+            "since": now - self.window,
         }
         try:
             with self._autocommit() as connection:
@@ -112,9 +118,7 @@ class Correlator:
     def correlate(self, alert_id: UUID) -> Outcome:
         """Give a pending alert its incident; leaves it pending when incident-management is down."""
         with self.engine.begin() as connection:
-            service, severity = connection.execute(
-                select(alerts.c.service, alerts.c.severity).where(alerts.c.id == alert_id)
-            ).one()
+            service, severity = connection.execute(select(alerts.c.service, alerts.c.severity).where(alerts.c.id == alert_id)).one()
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": _group_key(service, severity)})
             alert = connection.execute(select(alerts).where(alerts.c.id == alert_id).with_for_update()).one()
             if alert.status != "pending":
@@ -126,12 +130,14 @@ class Correlator:
                 try:
                     incident_id = self._open_incident(alert)
                 except (PeerUnavailable, IncidentRejected) as exc:
-                    connection.execute(update(alerts).where(alerts.c.id == alert_id).values(
-                        attempts=alerts.c.attempts + 1, last_error=str(exc)[:1000]))
+                    connection.execute(
+                        update(alerts).where(alerts.c.id == alert_id).values(attempts=alerts.c.attempts + 1, last_error=str(exc)[:1000])
+                    )
                     return _outcome(alert, peer_down=isinstance(exc, PeerUnavailable))
                 action = "new_incident"
             row = connection.execute(
-                update(alerts).where(alerts.c.id == alert_id)
+                update(alerts)
+                .where(alerts.c.id == alert_id)
                 .values(incident_id=incident_id, status="correlated", action=action, correlated_at=now, last_error=None)
                 .returning(alerts.c.id, alerts.c.incident_id, alerts.c.status, alerts.c.action)
             ).one()
@@ -143,9 +149,13 @@ class Correlator:
             with connection.begin_nested():
                 return connection.execute(
                     select(correlation_candidates.c.id)
-                    .where(correlation_candidates.c.service == service, correlation_candidates.c.severity == severity,
-                           correlation_candidates.c.created_at >= now - self.window)
-                    .order_by(correlation_candidates.c.created_at.desc()).limit(1)
+                    .where(
+                        correlation_candidates.c.service == service,
+                        correlation_candidates.c.severity == severity,
+                        correlation_candidates.c.created_at >= now - self.window,
+                    )
+                    .order_by(correlation_candidates.c.created_at.desc())
+                    .limit(1)
                 ).scalar()
         except ProgrammingError:  # view not published yet: incident-management has never started
             return None
@@ -163,9 +173,13 @@ class Correlator:
     def correlate_pending(self) -> int:
         """One retry cycle: correlate stored pending alerts, oldest first; stop while the peer is down."""
         with self.engine.connect() as connection:
-            pending = connection.execute(
-                select(alerts.c.id).where(alerts.c.status == "pending").order_by(alerts.c.received_at).limit(PENDING_BATCH)
-            ).scalars().all()
+            pending = (
+                connection.execute(
+                    select(alerts.c.id).where(alerts.c.status == "pending").order_by(alerts.c.received_at).limit(PENDING_BATCH)
+                )
+                .scalars()
+                .all()
+            )
         done = 0
         for alert_id in pending:
             outcome = self.correlate(alert_id)

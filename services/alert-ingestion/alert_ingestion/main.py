@@ -17,8 +17,10 @@ from platform_common.worker import PeriodicWorker
 def _startup(settings: Settings):
     def startup(app: FastAPI) -> Iterable[PeriodicWorker]:
         app.state.incidents = ServiceClient(
-            "incident-management", settings.incident_management_url,
-            timeout=settings.http_timeout_seconds, retries=settings.http_retries,
+            "incident-management",
+            settings.incident_management_url,
+            timeout=settings.http_timeout_seconds,
+            retries=settings.http_retries,
         )
         app.state.correlator = Correlator(app.state.engine, app.state.incidents, settings.correlation_window_seconds)
         reporter = ResolutionReporter(app.state.engine, app.state.incidents, auto_resolve=settings.auto_resolve_incidents)

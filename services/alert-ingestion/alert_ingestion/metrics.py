@@ -8,9 +8,7 @@ ALERTS_CORRELATED = Counter(
     "alerts_correlated_total", "Alerts correlated into an incident", ["result"]
 )  # result: new_incident | existing_incident
 
-ALERTS_DEDUPLICATED = Counter(
-    "alerts_deduplicated_total", "Repeated firing notifications for an alert already firing", ["source"]
-)
+ALERTS_DEDUPLICATED = Counter("alerts_deduplicated_total", "Repeated firing notifications for an alert already firing", ["source"])
 ALERTS_RESOLVED = Counter("alerts_resolved_total", "Alerts resolved by their source", ["source"])
 
 

@@ -38,9 +38,13 @@ class ResolutionReporter:
     def report_pending(self) -> int:
         """Report every incident with newly resolved alerts; returns how many incidents were handled."""
         with self.engine.connect() as connection:
-            incident_ids = connection.execute(
-                select(alerts.c.incident_id).where(alerts.c.resolution_pending, alerts.c.incident_id.is_not(None)).distinct()
-            ).scalars().all()
+            incident_ids = (
+                connection.execute(
+                    select(alerts.c.incident_id).where(alerts.c.resolution_pending, alerts.c.incident_id.is_not(None)).distinct()
+                )
+                .scalars()
+                .all()
+            )
         handled = 0
         for incident_id in incident_ids:
             try:
@@ -57,14 +61,25 @@ class ResolutionReporter:
                 select(func.count(), func.count().filter(alerts.c.resolved_at.is_(None))).where(alerts.c.incident_id == incident_id)
             ).one()
         if firing == 0:
-            self.incidents.post(f"/api/v1/incidents/{incident_id}/timeline", json={
-                "kind": "alerts_resolved", "actor": ACTOR,
-                "message": f"All {total} alert(s) resolved at the source", "data": {"alerts": total},
-            })
+            self.incidents.post(
+                f"/api/v1/incidents/{incident_id}/timeline",
+                json={
+                    "kind": "alerts_resolved",
+                    "actor": ACTOR,
+                    "message": f"All {total} alert(s) resolved at the source",
+                    "data": {"alerts": total},
+                },
+            )
             if self.auto_resolve:
-                response = self.incidents.request("PATCH", f"/api/v1/incidents/{incident_id}", json={
-                    "status": "resolved", "author": ACTOR, "note": "Auto-resolved: every alert of this incident is resolved at its source",
-                })
+                response = self.incidents.request(
+                    "PATCH",
+                    f"/api/v1/incidents/{incident_id}",
+                    json={
+                        "status": "resolved",
+                        "author": ACTOR,
+                        "note": "Auto-resolved: every alert of this incident is resolved at its source",
+                    },
+                )
                 if response.status_code not in (200, 409):  # 409: already resolved by a person
                     logger.warning("auto-resolve of incident %s answered %s", incident_id, response.status_code)
         with self.engine.begin() as connection:

@@ -28,7 +28,9 @@ def receive_alert(alert: AlertIn, request: Request) -> AlertAccepted:
 
 @router.get("", response_model=list[AlertOut])
 def list_alerts(
-    session: SessionDep, response: Response, page: PageDep,
+    session: SessionDep,
+    response: Response,
+    page: PageDep,
     service_: Annotated[str | None, Query(alias="service", max_length=200)] = None,
     severity: SeverityIn | None = None,
     incident_id: UUID | None = None,

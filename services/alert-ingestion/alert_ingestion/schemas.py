@@ -15,10 +15,17 @@ LabelValue = Annotated[str, StringConstraints(max_length=1000)]
 
 
 class AlertIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "service": "frontend-api", "severity": "high", "message": "HTTP 5xx error rate > 10%",
-        "labels": {"environment": "production", "region": "us-east-1"}, "timestamp": "2026-02-09T15:30:00Z",
-    }})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "service": "frontend-api",
+                "severity": "high",
+                "message": "HTTP 5xx error rate > 10%",
+                "labels": {"environment": "production", "region": "us-east-1"},
+                "timestamp": "2026-02-09T15:30:00Z",
+            }
+        }
+    )
 
     service: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     severity: SeverityIn = Field(description="critical | high | medium | low, or an alias: warning, error, info, P1..P4")

@@ -21,8 +21,9 @@ def get_or_raise(session: Session, *, alert_id: UUID) -> dict:
     return _out(row)
 
 
-def list_(session: Session, *, service: str | None, severity: str | None, incident_id: UUID | None,
-          status: str | None, page: Page) -> tuple[list[dict], int]:
+def list_(
+    session: Session, *, service: str | None, severity: str | None, incident_id: UUID | None, status: str | None, page: Page
+) -> tuple[list[dict], int]:
     filters = []
     if service is not None:
         filters.append(alerts.c.service == service)
@@ -33,7 +34,11 @@ def list_(session: Session, *, service: str | None, severity: str | None, incide
     if status is not None:
         filters.append(alerts.c.status == status)
     total = session.execute(select(func.count()).select_from(alerts).where(*filters)).scalar_one()
-    rows = session.execute(
-        select(alerts).where(*filters).order_by(alerts.c.received_at.desc(), alerts.c.id).limit(page.limit).offset(page.offset)
-    ).mappings().all()
+    rows = (
+        session.execute(
+            select(alerts).where(*filters).order_by(alerts.c.received_at.desc(), alerts.c.id).limit(page.limit).offset(page.offset)
+        )
+        .mappings()
+        .all()
+    )
     return [_out(row) for row in rows], total

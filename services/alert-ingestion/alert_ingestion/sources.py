@@ -31,8 +31,8 @@ class WebhookAlert(BaseModel):
     status: Literal["firing", "resolved"]
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime | None = None  # noqa: N815 - the tools' field names
-    endsAt: datetime | None = None  # noqa: N815
+    startsAt: datetime | None = None
+    endsAt: datetime | None = None
     fingerprint: str | None = Field(default=None, max_length=200)
 
 

@@ -7,7 +7,8 @@ SCHEMA = "alert_ingestion"
 metadata = MetaData(schema=SCHEMA)
 
 alerts = Table(
-    "alerts", metadata,
+    "alerts",
+    metadata,
     Column("id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")),
     Column("service", String(200), nullable=False),
     Column("severity", String(16), nullable=False),
@@ -31,7 +32,8 @@ alerts = Table(
 
 # Published by incident-management for exactly this read (see its migrations).
 correlation_candidates = Table(
-    "correlation_candidates", MetaData(schema="incident_management"),
+    "correlation_candidates",
+    MetaData(schema="incident_management"),
     Column("id", UUID(as_uuid=True)),
     Column("service", String),
     Column("severity", String),

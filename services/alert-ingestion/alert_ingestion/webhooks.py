@@ -38,7 +38,9 @@ def _receive(request: Request, payload: WebhookPayload, source: str) -> WebhookR
             continue
         ALERTS_RECEIVED.labels(str(alert.severity)).inc()
         ALERTS_BY_SERVICE.labels(alert.service).inc()
-        accepted.append(AlertAccepted(alert_id=outcome.alert_id, incident_id=outcome.incident_id, status=outcome.status, action=outcome.action))
+        accepted.append(
+            AlertAccepted(alert_id=outcome.alert_id, incident_id=outcome.incident_id, status=outcome.status, action=outcome.action)
+        )
     if resolved:
         state.resolution_worker.wake()
     return WebhookResult(accepted=accepted, duplicates=duplicates, resolved=resolved)

@@ -6,8 +6,13 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-ALERT = {"service": "frontend-api", "severity": "high", "message": "HTTP 5xx error rate > 10%",
-         "labels": {"environment": "production", "region": "us-east-1"}, "timestamp": "2026-02-09T15:30:00Z"}
+ALERT = {
+    "service": "frontend-api",
+    "severity": "high",
+    "message": "HTTP 5xx error rate > 10%",
+    "labels": {"environment": "production", "region": "us-east-1"},
+    "timestamp": "2026-02-09T15:30:00Z",
+}
 
 
 def post(base, **overrides):
@@ -77,20 +82,23 @@ def test_unknown_and_malformed_alert_ids(alerts_url):
     assert httpx.get(f"{alerts_url}/api/v1/alerts/not-a-uuid").status_code == 422
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"severity": "high", "message": "m"}, "service"),
-    ({"service": "api", "message": "m"}, "severity"),
-    ({"service": "api", "severity": "high"}, "message"),
-    ({"service": "", "severity": "high", "message": "m"}, "service"),
-    ({"service": "api", "severity": "high", "message": "   "}, "message"),
-    ({"service": "api", "severity": "urgent", "message": "m"}, "severity"),
-    ({"service": "api", "severity": "high", "message": "m", "labels": {"a": 1}}, "labels.a"),
-    ({"service": "api", "severity": "high", "message": "m", "labels": ["a"]}, "labels"),
-    ({"service": "api", "severity": "high", "message": "m", "labels": {f"k{i}": "v" for i in range(65)}}, "labels"),
-    ({"service": "api", "severity": "high", "message": "m", "timestamp": "yesterday"}, "timestamp"),
-    ({"service": "x" * 201, "severity": "high", "message": "m"}, "service"),
-    ({"service": "api", "severity": "high", "message": "m" * 4001}, "message"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"severity": "high", "message": "m"}, "service"),
+        ({"service": "api", "message": "m"}, "severity"),
+        ({"service": "api", "severity": "high"}, "message"),
+        ({"service": "", "severity": "high", "message": "m"}, "service"),
+        ({"service": "api", "severity": "high", "message": "   "}, "message"),
+        ({"service": "api", "severity": "urgent", "message": "m"}, "severity"),
+        ({"service": "api", "severity": "high", "message": "m", "labels": {"a": 1}}, "labels.a"),
+        ({"service": "api", "severity": "high", "message": "m", "labels": ["a"]}, "labels"),
+        ({"service": "api", "severity": "high", "message": "m", "labels": {f"k{i}": "v" for i in range(65)}}, "labels"),
+        ({"service": "api", "severity": "high", "message": "m", "timestamp": "yesterday"}, "timestamp"),
+        ({"service": "x" * 201, "severity": "high", "message": "m"}, "service"),
+        ({"service": "api", "severity": "high", "message": "m" * 4001}, "message"),
+    ],
+)
 def test_invalid_alerts_get_422_with_the_field_and_store_nothing(alerts_url, body, field):
     response = httpx.post(f"{alerts_url}/api/v1/alerts", json=body)
     assert response.status_code == 422

@@ -7,9 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import text
 
+from tests.support.apps import incident_management, ingestion_app
 from tests.support.servers import free_port, serve_in_thread
-
-from .conftest import incident_management, ingestion_app
 
 ALERT = {"service": "checkout", "severity": "critical", "message": "p99 latency > 2s"}
 

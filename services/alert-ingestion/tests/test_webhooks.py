@@ -8,9 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers import serve_in_thread
-
-from .conftest import ingestion_app
+from tests.support.apps import incident_management, ingestion_app
+from tests.support.servers import free_port, serve_in_thread
 
 FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures"
 
@@ -86,10 +85,6 @@ def test_grafana_payload_opens_one_incident_per_severity_and_waits_for_every_ale
 
 
 def test_resolution_reports_wait_for_incident_management(database_url, clean_db):
-    from tests.support.servers import free_port
-
-    from .conftest import incident_management
-
     port = free_port()
     with incident_management(database_url, port) as incidents_url:
         app = ingestion_app(database_url, incidents_url)
@@ -105,7 +100,9 @@ def test_resolution_reports_wait_for_incident_management(database_url, clean_db)
             assert httpx.get(f"{incidents_url}/api/v1/incidents/{incident_id}").json()["status"] == "resolved"
 
 
-@pytest.mark.parametrize("body", [{}, {"alerts": "nope"}, {"alerts": [{"status": "sleeping"}]}, {"alerts": [{"status": "firing", "labels": {"a": 1}}]}])
+@pytest.mark.parametrize(
+    "body", [{}, {"alerts": "nope"}, {"alerts": [{"status": "sleeping"}]}, {"alerts": [{"status": "firing", "labels": {"a": 1}}]}]
+)
 def test_malformed_webhooks_are_422(ingestion, body):
     _, url = ingestion
     assert httpx.post(f"{url}/api/v1/alerts/alertmanager", json=body).status_code == 422

@@ -8,9 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 disable_created_metrics()  # the *_created series only add noise to every scrape
 
-HTTP_REQUESTS = Counter(
-    "http_requests_total", "HTTP requests handled, by route template and status", ["method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests handled, by route template and status", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "http_request_duration_seconds",
     "Time spent handling HTTP requests, by route template",

@@ -9,10 +9,8 @@ from sqlalchemy.engine import make_url
 
 from platform_common.clock import OFFSET_FILE_ENV
 
-LOCAL_DATABASE_PASSWORD = "incident"
-DEFAULT_DATABASE_URL = (
-    f"postgresql+psycopg://incident:{LOCAL_DATABASE_PASSWORD}@127.0.0.1:55432/incident_platform"
-)
+LOCAL_DATABASE_PASSWORD = "incident"  # noqa: S105 - the documented local-only default, refused in production
+DEFAULT_DATABASE_URL = f"postgresql+psycopg://incident:{LOCAL_DATABASE_PASSWORD}@127.0.0.1:55432/incident_platform"
 # Passwords that ship in .env and in these defaults; production mode refuses them.
 KNOWN_LOCAL_SECRETS = frozenset({LOCAL_DATABASE_PASSWORD, "postgres", "changeme", "admin", "password"})
 

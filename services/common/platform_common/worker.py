@@ -23,7 +23,7 @@ class PeriodicWorker:
     def run_once(self) -> None:
         try:
             self.step()
-        except Exception:  # noqa: BLE001 - a failed cycle must not kill the worker; it runs again
+        except Exception:
             logger.exception("background worker %s: cycle failed", self.name)
 
     def _loop(self) -> None:

@@ -14,11 +14,21 @@ from platform_common.severity import Severity, normalise_severity
 from platform_common.worker import PeriodicWorker
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("critical", Severity.CRITICAL), ("CRITICAL", Severity.CRITICAL), (" P1 ", Severity.CRITICAL),
-    ("error", Severity.HIGH), ("p2", Severity.HIGH), ("warning", Severity.MEDIUM), ("P3", Severity.MEDIUM),
-    ("info", Severity.LOW), ("P4", Severity.LOW), ("low", Severity.LOW),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("critical", Severity.CRITICAL),
+        ("CRITICAL", Severity.CRITICAL),
+        (" P1 ", Severity.CRITICAL),
+        ("error", Severity.HIGH),
+        ("p2", Severity.HIGH),
+        ("warning", Severity.MEDIUM),
+        ("P3", Severity.MEDIUM),
+        ("info", Severity.LOW),
+        ("P4", Severity.LOW),
+        ("low", Severity.LOW),
+    ],
+)
 def test_severity_aliases_normalise(given, expected):
     assert normalise_severity(given) == expected
 

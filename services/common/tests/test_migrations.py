@@ -49,8 +49,13 @@ def test_two_replicas_migrating_at_once_both_succeed(scratch_engine):
     env = {**os.environ, "DATABASE_URL": scratch_engine.url.render_as_string(hide_password=False)}
     directories = {spec.package: spec.directory for spec in SERVICES}
     runs = [
-        subprocess.Popen([sys.executable, "-m", "platform_common.migrate", package], cwd=directories[package], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        subprocess.Popen(
+            [sys.executable, "-m", "platform_common.migrate", package],
+            cwd=directories[package],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         for package in installed_packages() * 2
     ]
     outputs = [run.communicate(timeout=120)[0].decode() for run in runs]

@@ -2,6 +2,8 @@
 
 from functools import lru_cache
 
+from pydantic import Field
+
 from platform_common.settings import ServiceSettings
 
 
@@ -9,7 +11,7 @@ class Settings(ServiceSettings):
     oncall_service_url: str = "http://127.0.0.1:8003"
     notification_service_url: str = "http://127.0.0.1:8004"
     # Channels a page goes out on; each becomes one notification to the assignee.
-    page_channels: list[str] = ["mock"]
+    page_channels: list[str] = Field(default_factory=lambda: ["mock"])
     page_interval_seconds: float = 1.0
     page_max_backoff_seconds: float = 60.0
 

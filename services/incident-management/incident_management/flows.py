@@ -33,14 +33,28 @@ def open_incident(session: Session, *, data: IncidentCreate, idempotency_key: st
         session.rollback()
         return service.get_by_idempotency_key(session, key=idempotency_key or ""), False
     if assignee is not None:
-        service.add_event(session, incident_id=incident["id"], kind="assigned", actor=service.SYSTEM_ACTOR,
-                          message=f"Assigned to {assignee}", data={"to": assignee}, now=now)
+        service.add_event(
+            session,
+            incident_id=incident["id"],
+            kind="assigned",
+            actor=service.SYSTEM_ACTOR,
+            message=f"Assigned to {assignee}",
+            data={"to": assignee},
+            now=now,
+        )
     if assignee is not None or oncall_down:
         # With oncall-service down the pager finds the assignee once it is back.
         service.queue_page(session, incident_id=incident["id"], recipient=recipient, reason="new_incident", now=now)
     else:
-        service.add_event(session, incident_id=incident["id"], kind="page_skipped", actor=service.SYSTEM_ACTOR,
-                          message=f"Nobody paged: team {data.service} has no on-call schedule", data={}, now=now)
+        service.add_event(
+            session,
+            incident_id=incident["id"],
+            kind="page_skipped",
+            actor=service.SYSTEM_ACTOR,
+            message=f"Nobody paged: team {data.service} has no on-call schedule",
+            data={},
+            now=now,
+        )
     session.commit()
     INCIDENTS_CREATED.labels(data.service, str(data.severity)).inc()
     return incident, True

@@ -18,10 +18,14 @@ def _startup(settings: Settings):
     def startup(app: FastAPI) -> Iterable[PeriodicWorker]:
         timeout = settings.http_timeout_seconds
         app.state.oncall = ServiceClient("oncall-service", settings.oncall_service_url, timeout=timeout, retries=1)
-        app.state.notifier = ServiceClient("notification-service", settings.notification_service_url, timeout=timeout, retries=settings.http_retries)
+        app.state.notifier = ServiceClient(
+            "notification-service", settings.notification_service_url, timeout=timeout, retries=settings.http_retries
+        )
         app.state.state_collector = IncidentStateCollector(app.state.engine)
         REGISTRY.register(app.state.state_collector)
-        pager = Pager(app.state.session_factory, app.state.oncall, app.state.notifier, settings.page_channels, settings.page_max_backoff_seconds)
+        pager = Pager(
+            app.state.session_factory, app.state.oncall, app.state.notifier, settings.page_channels, settings.page_max_backoff_seconds
+        )
         app.state.pager_worker = PeriodicWorker("pager", settings.page_interval_seconds, pager.deliver_due)
         return [app.state.pager_worker]
 

@@ -16,11 +16,13 @@ from platform_common.severity import Severity
 logger = logging.getLogger(__name__)
 
 INCIDENT_MTTA = Histogram(
-    "incident_mtta_seconds", "Time from incident creation to first acknowledgement",
+    "incident_mtta_seconds",
+    "Time from incident creation to first acknowledgement",
     buckets=(30, 60, 120, 300, 600, 1800, 3600),
 )
 INCIDENT_MTTR = Histogram(
-    "incident_mttr_seconds", "Time from incident creation to resolution",
+    "incident_mttr_seconds",
+    "Time from incident creation to resolution",
     buckets=(60, 300, 600, 1800, 3600, 7200, 14400),
 )
 INCIDENTS_CREATED = Counter("incidents_created_total", "Incidents opened", ["service", "severity"])

@@ -70,10 +70,17 @@ class Pager:
         handled = 0
         while handled < MAX_PAGES_PER_CYCLE:
             with self.session_factory() as session:
-                page = session.execute(
-                    select(pages).where(pages.c.status == "pending", pages.c.next_attempt_at <= utcnow())
-                    .order_by(pages.c.next_attempt_at).limit(1).with_for_update(skip_locked=True)
-                ).mappings().first()
+                page = (
+                    session.execute(
+                        select(pages)
+                        .where(pages.c.status == "pending", pages.c.next_attempt_at <= utcnow())
+                        .order_by(pages.c.next_attempt_at)
+                        .limit(1)
+                        .with_for_update(skip_locked=True)
+                    )
+                    .mappings()
+                    .first()
+                )
                 if page is None:
                     return handled
                 self._attempt(session, page)
@@ -94,20 +101,40 @@ class Pager:
             return
         except PageRejected as exc:
             self._finish(session, page, "failed", error=str(exc), now=now)
-            service.add_event(session, incident_id=incident["id"], kind="page_failed", actor=ACTOR,
-                              message=f"Page refused by notification-service: {exc}", data={"page_id": str(page["id"])}, now=now)
+            service.add_event(
+                session,
+                incident_id=incident["id"],
+                kind="page_failed",
+                actor=ACTOR,
+                message=f"Page refused by notification-service: {exc}",
+                data={"page_id": str(page["id"])},
+                now=now,
+            )
             return
         self._finish(session, page, "sent", now=now, recipient=recipient)
-        service.add_event(session, incident_id=incident["id"], kind="paged", actor=ACTOR,
-                          message=f"Paged {recipient} via {', '.join(self.channels)}",
-                          data={"page_id": str(page["id"]), "recipient": recipient, "reason": page["reason"], "channels": self.channels}, now=now)
+        service.add_event(
+            session,
+            incident_id=incident["id"],
+            kind="paged",
+            actor=ACTOR,
+            message=f"Paged {recipient} via {', '.join(self.channels)}",
+            data={"page_id": str(page["id"]), "recipient": recipient, "reason": page["reason"], "channels": self.channels},
+            now=now,
+        )
 
     def _resolve_recipient(self, session: Session, page: RowMapping, incident: RowMapping, now: datetime) -> str | None:
         primary = lookup_primary(self.oncall, incident["service"])
         if primary is None:
             self._finish(session, page, "skipped", error="no on-call schedule", now=now)
-            service.add_event(session, incident_id=incident["id"], kind="page_skipped", actor=ACTOR,
-                              message=f"Nobody paged: team {incident['service']} has no on-call schedule", data={}, now=now)
+            service.add_event(
+                session,
+                incident_id=incident["id"],
+                kind="page_skipped",
+                actor=ACTOR,
+                message=f"Nobody paged: team {incident['service']} has no on-call schedule",
+                data={},
+                now=now,
+            )
             return None
         if incident["assigned_to"] is None:
             service.assign(session, incident=incident, assignee=primary.name, actor=ACTOR, now=now)
@@ -127,16 +154,28 @@ class Pager:
 
     def _retry_later(self, session: Session, page: RowMapping, error: str, now: datetime) -> None:
         attempts = page["attempts"] + 1
-        delay = min(self.max_backoff_seconds, 2.0 ** attempts)
-        session.execute(update(pages).where(pages.c.id == page["id"]).values(
-            attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay)))
+        delay = min(self.max_backoff_seconds, 2.0**attempts)
+        session.execute(
+            update(pages)
+            .where(pages.c.id == page["id"])
+            .values(attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
+        )
         if attempts == 1:
-            service.add_event(session, incident_id=page["incident_id"], kind="page_pending", actor=ACTOR,
-                              message=f"Page not delivered yet, retrying: {error}", data={"page_id": str(page["id"])}, now=now)
+            service.add_event(
+                session,
+                incident_id=page["incident_id"],
+                kind="page_pending",
+                actor=ACTOR,
+                message=f"Page not delivered yet, retrying: {error}",
+                data={"page_id": str(page["id"])},
+                now=now,
+            )
         logger.warning("page %s pending (attempt %d): %s", page["id"], attempts, error)
 
     @staticmethod
-    def _finish(session: Session, page: RowMapping, status: str, *, now: datetime, error: str | None = None, recipient: str | None = None) -> None:
+    def _finish(
+        session: Session, page: RowMapping, status: str, *, now: datetime, error: str | None = None, recipient: str | None = None
+    ) -> None:
         values: dict[str, Any] = {"status": status, "attempts": page["attempts"] + 1, "last_error": error}
         if status == "sent":
             values["sent_at"] = now

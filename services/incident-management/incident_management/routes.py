@@ -29,10 +29,17 @@ router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 _404 = {404: ERROR_RESPONSES[404]}
 
 
-@router.post("", response_model=IncidentOut, status_code=status.HTTP_201_CREATED,
-             responses={200: {"model": IncidentOut, "description": "Replay of an earlier request with the same Idempotency-Key"}})
+@router.post(
+    "",
+    response_model=IncidentOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": IncidentOut, "description": "Replay of an earlier request with the same Idempotency-Key"}},
+)
 def create_incident(
-    data: IncidentCreate, request: Request, response: Response, session: SessionDep,
+    data: IncidentCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> IncidentOut:
     """Open an incident, assign the team's on-call primary (when none is given) and page them."""
@@ -46,7 +53,9 @@ def create_incident(
 
 @router.get("", response_model=list[IncidentOut])
 def list_incidents(
-    session: SessionDep, response: Response, page: PageDep,
+    session: SessionDep,
+    response: Response,
+    page: PageDep,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     severity: SeverityIn | None = None,
     service_: Annotated[str | None, Query(alias="service", max_length=200)] = None,
@@ -101,6 +110,8 @@ def record_event(incident_id: UUID, event: TimelineEventCreate, session: Session
     incident = service.get_or_raise(session, incident_id=incident_id, lock=True)
     if event.assigned_to is not None:
         service.assign(session, incident=incident, assignee=event.assigned_to, actor=event.actor, now=now)
-    row = service.add_event(session, incident_id=incident_id, kind=event.kind, actor=event.actor, message=event.message, data=event.data, now=now)
+    row = service.add_event(
+        session, incident_id=incident_id, kind=event.kind, actor=event.actor, message=event.message, data=event.data, now=now
+    )
     session.commit()
     return TimelineEventOut.model_validate(row)

@@ -36,20 +36,39 @@ def get_by_idempotency_key(session: Session, *, key: str) -> RowMapping | None:
 
 
 def create(session: Session, *, data: IncidentCreate, assigned_to: str | None, idempotency_key: str | None, now: datetime) -> RowMapping:
-    row = session.execute(
-        insert(incidents)
-        .values(
-            title=data.title, service=data.service, severity=data.severity, status=Status.OPEN,
-            assigned_to=assigned_to, created_at=now, updated_at=now, idempotency_key=idempotency_key,
+    row = (
+        session.execute(
+            insert(incidents)
+            .values(
+                title=data.title,
+                service=data.service,
+                severity=data.severity,
+                status=Status.OPEN,
+                assigned_to=assigned_to,
+                created_at=now,
+                updated_at=now,
+                idempotency_key=idempotency_key,
+            )
+            .returning(incidents)
         )
-        .returning(incidents)
-    ).mappings().one()
-    add_event(session, incident_id=row["id"], kind="created", actor=SYSTEM_ACTOR,
-              message=f"Incident opened: {data.title}", data={"severity": data.severity, "service": data.service}, now=now)
+        .mappings()
+        .one()
+    )
+    add_event(
+        session,
+        incident_id=row["id"],
+        kind="created",
+        actor=SYSTEM_ACTOR,
+        message=f"Incident opened: {data.title}",
+        data={"severity": data.severity, "service": data.service},
+        now=now,
+    )
     return row
 
 
-def list_(session: Session, *, status: Status | None, severity: str | None, service: str | None, page: Page) -> tuple[list[RowMapping], int]:
+def list_(
+    session: Session, *, status: Status | None, severity: str | None, service: str | None, page: Page
+) -> tuple[list[RowMapping], int]:
     filters = []
     if status is not None:
         filters.append(incidents.c.status == status)
@@ -58,10 +77,13 @@ def list_(session: Session, *, status: Status | None, severity: str | None, serv
     if service is not None:
         filters.append(incidents.c.service == service)
     total = session.execute(select(func.count()).select_from(incidents).where(*filters)).scalar_one()
-    rows = session.execute(
-        select(incidents).where(*filters).order_by(incidents.c.created_at.desc(), incidents.c.id)
-        .limit(page.limit).offset(page.offset)
-    ).mappings().all()
+    rows = (
+        session.execute(
+            select(incidents).where(*filters).order_by(incidents.c.created_at.desc(), incidents.c.id).limit(page.limit).offset(page.offset)
+        )
+        .mappings()
+        .all()
+    )
     return list(rows), total
 
 
@@ -72,57 +94,78 @@ def change_status(session: Session, *, incident: RowMapping, target: Status, act
         raise Conflict(str(exc)) from exc
     if not updates:
         return incident
-    row = session.execute(
-        update(incidents).where(incidents.c.id == incident["id"]).values(**updates).returning(incidents)
-    ).mappings().one()
+    row = session.execute(update(incidents).where(incidents.c.id == incident["id"]).values(**updates).returning(incidents)).mappings().one()
     kind = lifecycle.event_kind(Status(incident["status"]), target)
     data: dict[str, Any] = {"from": incident["status"], "to": str(target)}
     for measure in ("mtta_seconds", "mttr_seconds"):
         if updates.get(measure) is not None:
             data[measure] = updates[measure]
-    add_event(session, incident_id=incident["id"], kind=kind, actor=actor, message=f"Status {incident['status']} → {target}", data=data, now=now)
+    add_event(
+        session, incident_id=incident["id"], kind=kind, actor=actor, message=f"Status {incident['status']} → {target}", data=data, now=now
+    )
     return row
 
 
 def assign(session: Session, *, incident: RowMapping, assignee: str, actor: str, now: datetime, kind: str = "assigned") -> RowMapping:
     if incident["assigned_to"] == assignee:
         return incident
-    row = session.execute(
-        update(incidents).where(incidents.c.id == incident["id"]).values(assigned_to=assignee, updated_at=now).returning(incidents)
-    ).mappings().one()
-    add_event(session, incident_id=incident["id"], kind=kind, actor=actor, message=f"Assigned to {assignee}",
-              data={"from": incident["assigned_to"], "to": assignee}, now=now)
+    row = (
+        session.execute(
+            update(incidents).where(incidents.c.id == incident["id"]).values(assigned_to=assignee, updated_at=now).returning(incidents)
+        )
+        .mappings()
+        .one()
+    )
+    add_event(
+        session,
+        incident_id=incident["id"],
+        kind=kind,
+        actor=actor,
+        message=f"Assigned to {assignee}",
+        data={"from": incident["assigned_to"], "to": assignee},
+        now=now,
+    )
     return row
 
 
 def add_note(session: Session, *, incident_id: UUID, author: str, body: str, now: datetime) -> RowMapping:
-    row = session.execute(
-        insert(notes).values(incident_id=incident_id, author=author, body=body, created_at=now).returning(notes)
-    ).mappings().one()
+    row = (
+        session.execute(insert(notes).values(incident_id=incident_id, author=author, body=body, created_at=now).returning(notes))
+        .mappings()
+        .one()
+    )
     add_event(session, incident_id=incident_id, kind="note", actor=author, message=body, data={"note_id": str(row["id"])}, now=now)
     session.execute(update(incidents).where(incidents.c.id == incident_id).values(updated_at=now))
     return row
 
 
-def add_event(session: Session, *, incident_id: UUID, kind: str, actor: str, message: str, data: dict[str, Any], now: datetime) -> RowMapping:
-    return session.execute(
-        insert(timeline).values(incident_id=incident_id, kind=kind, actor=actor, message=message, data=data, created_at=now)
-        .returning(timeline)
-    ).mappings().one()
+def add_event(
+    session: Session, *, incident_id: UUID, kind: str, actor: str, message: str, data: dict[str, Any], now: datetime
+) -> RowMapping:
+    return (
+        session.execute(
+            insert(timeline)
+            .values(incident_id=incident_id, kind=kind, actor=actor, message=message, data=data, created_at=now)
+            .returning(timeline)
+        )
+        .mappings()
+        .one()
+    )
 
 
 def queue_page(session: Session, *, incident_id: UUID, recipient: str | None, reason: str, now: datetime) -> None:
-    session.execute(insert(pages).values(incident_id=incident_id, recipient=recipient, reason=reason, status="pending",
-                                         next_attempt_at=now, created_at=now))
+    session.execute(
+        insert(pages).values(
+            incident_id=incident_id, recipient=recipient, reason=reason, status="pending", next_attempt_at=now, created_at=now
+        )
+    )
 
 
 def detail(session: Session, *, incident_id: UUID) -> dict[str, Any]:
     incident = get_or_raise(session, incident_id=incident_id)
     alerts = linked_alerts(session, incident_id=incident_id)
     note_rows = session.execute(select(notes).where(notes.c.incident_id == incident_id).order_by(notes.c.created_at)).mappings().all()
-    events = session.execute(
-        select(timeline).where(timeline.c.incident_id == incident_id).order_by(timeline.c.seq)
-    ).mappings().all()
+    events = session.execute(select(timeline).where(timeline.c.incident_id == incident_id).order_by(timeline.c.seq)).mappings().all()
     return {**incident, "alerts": alerts, "notes": note_rows, "timeline": events}
 
 
@@ -130,25 +173,29 @@ def linked_alerts(session: Session, *, incident_id: UUID) -> list[RowMapping]:
     """The incident's alerts, read from the view alert-ingestion publishes (none before it first ran)."""
     try:
         with session.begin_nested():
-            return list(session.execute(
-                select(incident_alerts).where(incident_alerts.c.incident_id == incident_id).order_by(incident_alerts.c.received_at)
-            ).mappings().all())
+            return list(
+                session.execute(
+                    select(incident_alerts).where(incident_alerts.c.incident_id == incident_id).order_by(incident_alerts.c.received_at)
+                )
+                .mappings()
+                .all()
+            )
     except ProgrammingError:
         return []
 
 
 def events(session: Session, *, incident_id: UUID) -> list[RowMapping]:
     get_or_raise(session, incident_id=incident_id)
-    return list(session.execute(
-        select(timeline).where(timeline.c.incident_id == incident_id).order_by(timeline.c.seq)
-    ).mappings().all())
+    return list(session.execute(select(timeline).where(timeline.c.incident_id == incident_id).order_by(timeline.c.seq)).mappings().all())
 
 
 def summary(session: Session) -> dict[str, Any]:
     by_status = dict(session.execute(select(incidents.c.status, func.count()).group_by(incidents.c.status)).all())
-    open_by_severity = dict(session.execute(
-        select(incidents.c.severity, func.count()).where(incidents.c.status != Status.RESOLVED).group_by(incidents.c.severity)
-    ).all())
+    open_by_severity = dict(
+        session.execute(
+            select(incidents.c.severity, func.count()).where(incidents.c.status != Status.RESOLVED).group_by(incidents.c.severity)
+        ).all()
+    )
     mtta, mttr = session.execute(select(func.avg(incidents.c.mtta_seconds), func.avg(incidents.c.mttr_seconds))).one()
     return {
         "by_status": {str(s): by_status.get(str(s), 0) for s in Status},

@@ -1,6 +1,6 @@
 """Tables of the `incident_management` schema (created by the migrations in `migrations/versions`)."""
 
-from sqlalchemy import BigInteger, Column, Identity, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import BigInteger, Column, DateTime, Float, ForeignKey, Identity, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 SCHEMA = "incident_management"

@@ -28,13 +28,16 @@ def test_an_explicit_assignee_is_kept(client):
     assert create(client, assigned_to="alice")["assigned_to"] == "alice"
 
 
-@pytest.mark.parametrize("body", [
-    {"service": "api", "severity": "high"},
-    {"title": "", "service": "api", "severity": "high"},
-    {"title": "t", "service": "api", "severity": "urgent-ish"},
-    {"title": "t", "service": "   ", "severity": "high"},
-    {"title": "t", "service": "x" * 201, "severity": "high"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"service": "api", "severity": "high"},
+        {"title": "", "service": "api", "severity": "high"},
+        {"title": "t", "service": "api", "severity": "urgent-ish"},
+        {"title": "t", "service": "   ", "severity": "high"},
+        {"title": "t", "service": "x" * 201, "severity": "high"},
+    ],
+)
 def test_invalid_incidents_get_422_and_nothing_is_stored(client, body):
     response = client.post("/api/v1/incidents", json=body)
     assert response.status_code == 422
@@ -117,8 +120,11 @@ def test_reassignment_is_recorded(client):
 
 def test_unknown_and_malformed_ids(client):
     unknown = uuid.uuid4()
-    for method, path in [("get", f"/api/v1/incidents/{unknown}"), ("get", f"/api/v1/incidents/{unknown}/metrics"),
-                         ("get", f"/api/v1/incidents/{unknown}/timeline")]:
+    for method, path in [
+        ("get", f"/api/v1/incidents/{unknown}"),
+        ("get", f"/api/v1/incidents/{unknown}/metrics"),
+        ("get", f"/api/v1/incidents/{unknown}/timeline"),
+    ]:
         response = getattr(client, method)(path)
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     assert client.patch(f"/api/v1/incidents/{unknown}", json={"status": "resolved"}).status_code == 404
@@ -132,8 +138,10 @@ def test_notes_endpoint_and_timeline_events_from_other_services(client):
     url = f"/api/v1/incidents/{incident['id']}"
     note = client.post(f"{url}/notes", json={"body": "<script>alert(1)</script>", "author": "eve"})
     assert note.status_code == 201 and note.json()["body"] == "<script>alert(1)</script>"
-    event = client.post(f"{url}/timeline", json={"kind": "escalated", "actor": "oncall-service", "message": "Escalated to bob",
-                                                 "data": {"level": 1}, "assigned_to": "bob"})
+    event = client.post(
+        f"{url}/timeline",
+        json={"kind": "escalated", "actor": "oncall-service", "message": "Escalated to bob", "data": {"level": 1}, "assigned_to": "bob"},
+    )
     assert event.status_code == 201
     assert client.get(url).json()["assigned_to"] == "bob"
     assert client.post(f"{url}/timeline", json={"kind": "Bad Kind!", "actor": "x", "message": "m"}).status_code == 422

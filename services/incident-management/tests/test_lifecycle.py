@@ -39,10 +39,15 @@ def test_same_status_changes_nothing():
     assert transition(incident(Status.ACKNOWLEDGED, T0), Status.ACKNOWLEDGED, T0) == {}
 
 
-@pytest.mark.parametrize(("current", "target"), [
-    (Status.ACKNOWLEDGED, Status.OPEN), (Status.IN_PROGRESS, Status.ACKNOWLEDGED),
-    (Status.RESOLVED, Status.IN_PROGRESS), (Status.RESOLVED, Status.ACKNOWLEDGED),
-])
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (Status.ACKNOWLEDGED, Status.OPEN),
+        (Status.IN_PROGRESS, Status.ACKNOWLEDGED),
+        (Status.RESOLVED, Status.IN_PROGRESS),
+        (Status.RESOLVED, Status.ACKNOWLEDGED),
+    ],
+)
 def test_illegal_moves_are_refused(current, target):
     with pytest.raises(IllegalTransition):
         transition(incident(current, T0), target, T0)

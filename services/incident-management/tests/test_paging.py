@@ -5,11 +5,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from incident_management.main import create_app
+from tests.support.apps import incident_app
 from tests.support.peers import PeerStandIn
 from tests.support.servers import serve_in_thread
-
-from .conftest import make_settings
 
 PRIMARY = {"primary": {"name": "alice", "email": "alice@example.com"}, "secondary": {"name": "bob", "email": "bob@example.com"}}
 
@@ -24,9 +22,10 @@ def peers() -> Iterator[tuple[PeerStandIn, str]]:
 @pytest.fixture
 def paging_client(database_url, clean_db, peers) -> Iterator[TestClient]:
     _, url = peers
-    settings = make_settings(database_url, oncall_service_url=url, notification_service_url=url,
-                             page_channels=["mock", "webhook"], page_max_backoff_seconds=0)
-    with TestClient(create_app(settings)) as client:
+    app = incident_app(
+        database_url, oncall_service_url=url, notification_service_url=url, page_channels=["mock", "webhook"], page_max_backoff_seconds=0
+    )
+    with TestClient(app) as client:
         yield client
 
 
@@ -36,10 +35,15 @@ def deliver(client: TestClient) -> None:
 
 def test_new_incident_is_assigned_to_the_primary_and_paged_on_every_channel(paging_client, peers):
     stand_in, _ = peers
-    incident = paging_client.post("/api/v1/incidents", json={"title": "Card payments failing", "service": "payments", "severity": "critical"}).json()
+    incident = paging_client.post(
+        "/api/v1/incidents", json={"title": "Card payments failing", "service": "payments", "severity": "critical"}
+    ).json()
     assert incident["assigned_to"] == "alice"
     deliver(paging_client)
-    assert [(n["channel"], n["recipient"]) for n in stand_in.notifications] == [("mock", "alice@example.com"), ("webhook", "alice@example.com")]
+    assert [(n["channel"], n["recipient"]) for n in stand_in.notifications] == [
+        ("mock", "alice@example.com"),
+        ("webhook", "alice@example.com"),
+    ]
     assert all(n["incident_id"] == incident["id"] and "Card payments failing" in n["message"] for n in stand_in.notifications)
     assert len({n["idempotency_key"] for n in stand_in.notifications}) == 2
     kinds = [e["kind"] for e in paging_client.get(f"/api/v1/incidents/{incident['id']}/timeline").json()]

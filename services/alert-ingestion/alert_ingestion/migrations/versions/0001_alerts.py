@@ -37,7 +37,9 @@ def upgrade() -> None:
     op.create_index("ix_alerts_received_at", "alerts", [sa.text("received_at DESC")], schema=S)
     op.create_index("ix_alerts_incident", "alerts", ["incident_id"], schema=S)
     op.create_index("ix_alerts_pending", "alerts", ["received_at"], schema=S, postgresql_where=sa.text("status = 'pending'"))
-    op.create_index("ix_alerts_fingerprint", "alerts", ["source", "fingerprint"], schema=S, postgresql_where=sa.text("fingerprint IS NOT NULL"))
+    op.create_index(
+        "ix_alerts_fingerprint", "alerts", ["source", "fingerprint"], schema=S, postgresql_where=sa.text("fingerprint IS NOT NULL")
+    )
     op.execute(
         f"CREATE VIEW {S}.incident_alerts AS SELECT id AS alert_id, incident_id, service, severity, message, labels, "
         f"CASE WHEN resolved_at IS NULL THEN 'firing' ELSE 'resolved' END AS status, timestamp, received_at "

@@ -14,7 +14,11 @@ S = "alert_ingestion"
 def upgrade() -> None:
     op.drop_index("ix_alerts_fingerprint", "alerts", schema=S)
     op.create_index(
-        "ux_alerts_firing_fingerprint", "alerts", ["source", "fingerprint"], unique=True, schema=S,
+        "ux_alerts_firing_fingerprint",
+        "alerts",
+        ["source", "fingerprint"],
+        unique=True,
+        schema=S,
         postgresql_where=sa.text("fingerprint IS NOT NULL AND resolved_at IS NULL"),
     )
     op.add_column("alerts", sa.Column("resolution_pending", sa.Boolean, nullable=False, server_default=sa.false()), schema=S)
@@ -25,5 +29,6 @@ def downgrade() -> None:
     op.drop_index("ix_alerts_resolution_pending", "alerts", schema=S)
     op.drop_column("alerts", "resolution_pending", schema=S)
     op.drop_index("ux_alerts_firing_fingerprint", "alerts", schema=S)
-    op.create_index("ix_alerts_fingerprint", "alerts", ["source", "fingerprint"], schema=S,
-                    postgresql_where=sa.text("fingerprint IS NOT NULL"))
+    op.create_index(
+        "ix_alerts_fingerprint", "alerts", ["source", "fingerprint"], schema=S, postgresql_where=sa.text("fingerprint IS NOT NULL")
+    )

@@ -46,11 +46,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_incidents_created_at", "incidents", [sa.text("created_at DESC")], schema=S)
     op.create_index(
-        "ix_incidents_correlation", "incidents", ["service", "severity", sa.text("created_at DESC")],
-        schema=S, postgresql_where=sa.text("status <> 'resolved'"),
+        "ix_incidents_correlation",
+        "incidents",
+        ["service", "severity", sa.text("created_at DESC")],
+        schema=S,
+        postgresql_where=sa.text("status <> 'resolved'"),
     )
     op.create_table(
-        "incident_notes", _id(), _incident_fk(),
+        "incident_notes",
+        _id(),
+        _incident_fk(),
         sa.Column("author", sa.String(200), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
         _at("created_at"),
@@ -58,7 +63,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_notes_incident", "incident_notes", ["incident_id", "created_at"], schema=S)
     op.create_table(
-        "timeline_events", _id(), _incident_fk(),
+        "timeline_events",
+        _id(),
+        _incident_fk(),
         sa.Column("seq", sa.BigInteger, sa.Identity(always=True), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("actor", sa.String(200), nullable=False),
@@ -69,7 +76,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_timeline_incident", "timeline_events", ["incident_id", "seq"], schema=S)
     op.create_table(
-        "pages", _id(), _incident_fk(),
+        "pages",
+        _id(),
+        _incident_fk(),
         sa.Column("recipient", sa.String(320)),
         sa.Column("reason", sa.String(32), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
@@ -82,8 +91,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_pages_due", "pages", ["next_attempt_at"], schema=S, postgresql_where=sa.text("status = 'pending'"))
     op.execute(
-        f"CREATE VIEW {S}.correlation_candidates AS "
-        f"SELECT id, service, severity, created_at FROM {S}.incidents WHERE status <> 'resolved'"
+        f"CREATE VIEW {S}.correlation_candidates AS SELECT id, service, severity, created_at FROM {S}.incidents WHERE status <> 'resolved'"
     )
 
 

@@ -1,0 +1,1 @@
+"""oncall-service: schedules, rotations, overrides and escalation of unacknowledged incidents."""

@@ -1,0 +1,56 @@
+"""oncall-service (port 8003): `uvicorn oncall.main:app`."""
+
+from collections.abc import Iterable
+
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+
+from oncall.config import Settings, get_settings
+from oncall.engine import EscalationEngine
+from oncall.metrics import OnCallCollector
+from oncall.routes import router
+from platform_common.app import create_service_app
+from platform_common.clock import utcnow
+from platform_common.http import ServiceClient
+from platform_common.worker import PeriodicWorker
+
+
+def _startup(settings: Settings):
+    def startup(app: FastAPI) -> Iterable[PeriodicWorker]:
+        timeout, retries = settings.http_timeout_seconds, settings.http_retries
+        app.state.incidents = ServiceClient("incident-management", settings.incident_management_url, timeout=timeout, retries=retries)
+        app.state.notifier = ServiceClient("notification-service", settings.notification_service_url, timeout=timeout, retries=retries)
+        app.state.oncall_collector = OnCallCollector(app.state.session_factory, utcnow)
+        REGISTRY.register(app.state.oncall_collector)
+        app.state.escalation_engine = EscalationEngine(
+            app.state.session_factory,
+            app.state.incidents,
+            app.state.notifier,
+            settings.page_channels,
+            max_backoff_seconds=settings.escalation_max_backoff_seconds,
+        )
+        return [PeriodicWorker("escalation", settings.escalation_interval_seconds, app.state.escalation_engine.run_cycle)]
+
+    return startup
+
+
+def _shutdown(app: FastAPI) -> None:
+    REGISTRY.unregister(app.state.oncall_collector)
+    app.state.incidents.close()
+    app.state.notifier.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    return create_service_app(
+        service_name="oncall-service",
+        package="oncall",
+        settings=settings,
+        routers=[router],
+        description="On-call schedules, rotations and overrides; escalates unacknowledged incidents.",
+        startup=_startup(settings),
+        shutdown=_shutdown,
+    )
+
+
+app = create_app()

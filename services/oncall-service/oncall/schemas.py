@@ -1,0 +1,188 @@
+"""Request and response models of the on-call API."""
+
+import re
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+
+from oncall.rotation import RotationType
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Name = Annotated[NonEmpty, StringConstraints(max_length=200)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+HandoffTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone '{name}'") from exc
+    return name
+
+
+def _date_only(value: object) -> object:
+    """'2025-01-06' is a date (its handoff time), not midnight: pydantic would read it as a datetime."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        return date.fromisoformat(value.strip())
+    return value
+
+
+Start = Annotated[datetime | date, BeforeValidator(_date_only)]
+TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_zone)]
+
+
+class Contact(BaseModel):
+    name: Name
+    email: Email
+
+
+class MemberIn(Contact):
+    role: Annotated[NonEmpty, StringConstraints(max_length=100)] | None = None
+
+
+class MemberOut(BaseModel):
+    name: str
+    email: str
+    role: str | None = None
+
+
+class ScheduleFields(BaseModel):
+    """Fields of a schedule that can be changed; every one optional (PATCH)."""
+
+    rotation_type: RotationType | None = None
+    start: Start | None = Field(None, description="First handoff of member 0: a date (handoff time that day) or a datetime")
+    handoff_time: HandoffTime | None = Field(None, description="Local wall-clock time of the handoff, HH:MM")
+    timezone: TimeZone | None = Field(None, description="IANA time zone of the handoff, e.g. Europe/Berlin")
+    members: Annotated[list[MemberIn], Field(min_length=1, max_length=100)] | None = None
+    escalation_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = None
+    escalation_levels: Annotated[list[Contact], Field(max_length=10)] | None = Field(
+        None, description="Who is paged after the secondary, in order (level 2, 3, ...)"
+    )
+
+
+class ScheduleCreate(ScheduleFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "team": "checkout-api",
+                "rotation_type": "weekly",
+                "handoff_time": "09:00",
+                "timezone": "Europe/Berlin",
+                "escalation_minutes": 15,
+                "members": [
+                    {"name": "Alice", "email": "alice@example.org", "role": "primary"},
+                    {"name": "Bob", "email": "bob@example.org"},
+                ],
+                "escalation_levels": [{"name": "Erin (manager)", "email": "erin@example.org"}],
+            }
+        }
+    )
+
+    team: Name
+    rotation_type: RotationType = RotationType.WEEKLY
+    handoff_time: HandoffTime = "09:00"
+    timezone: TimeZone = "UTC"
+    members: Annotated[list[MemberIn], Field(min_length=1, max_length=100)]
+    escalation_minutes: Annotated[int, Field(ge=1, le=10_080)] = 15
+    escalation_levels: Annotated[list[Contact], Field(max_length=10)] = Field(default_factory=list)
+
+
+class ScheduleReplace(ScheduleCreate):
+    """PUT body: a whole schedule. `team`, when given, must be the one in the path; an omitted
+    `start` keeps the current one (so replacing members does not reshuffle the rotation)."""
+
+    team: Name | None = None  # type: ignore[assignment]
+
+
+class ScheduleOut(BaseModel):
+    id: UUID
+    team: str
+    rotation_type: RotationType
+    start: datetime
+    handoff_time: str
+    timezone: str
+    members: list[MemberOut]
+    escalation_minutes: int
+    escalation_levels: list[Contact]
+    created_at: datetime
+    updated_at: datetime
+
+
+class OverrideCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"name": "Carol", "email": "carol@example.org", "start": "2025-06-01T18:00:00Z", "end": "2025-06-02T12:00:00Z"}
+        }
+    )
+
+    name: Name
+    email: Email
+    start: datetime
+    end: datetime
+
+    @model_validator(mode="after")
+    def _window(self) -> "OverrideCreate":
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("start and end need a UTC offset (e.g. 2025-06-01T18:00:00Z)")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class OverrideOut(BaseModel):
+    id: UUID
+    team: str
+    name: str
+    email: str
+    start: datetime
+    end: datetime
+    created_at: datetime
+
+
+class PersonOut(BaseModel):
+    name: str
+    email: str
+
+
+class OnCallOut(BaseModel):
+    team: str
+    primary: PersonOut
+    secondary: PersonOut
+    shift_start: datetime
+    shift_end: datetime
+    overridden: bool = Field(description="The primary is covering through an override")
+
+
+class ShiftOut(BaseModel):
+    start: datetime
+    end: datetime
+    primary: PersonOut
+    secondary: PersonOut
+    overridden: bool
+
+
+class EscalateRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"incident_id": "5f0c...", "reason": "need database expertise"}})
+
+    incident_id: UUID
+    reason: Annotated[NonEmpty, StringConstraints(max_length=500)] | None = None
+
+
+class EscalationOut(BaseModel):
+    id: UUID
+    incident_id: UUID
+    team: str
+    level: int
+    name: str
+    email: str
+    reason: str
+    manual: bool
+    status: str = Field(description="pending (being paged), paged, cancelled (acknowledged first) or failed")
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

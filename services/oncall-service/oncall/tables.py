@@ -1,0 +1,78 @@
+"""Tables of the `oncall` schema (created by the migrations in `migrations/versions`)."""
+
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+SCHEMA = "oncall"
+metadata = MetaData(schema=SCHEMA)
+_uuid_pk = {"primary_key": True, "server_default": text("gen_random_uuid()")}
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", UUID(as_uuid=True), **_uuid_pk),
+    Column("team", String(200), nullable=False, unique=True),
+    Column("rotation_type", String(16), nullable=False),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("handoff_time", String(5), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("escalation_minutes", Integer, nullable=False),
+    # Who is paged after the secondary, in order: [{"name", "email"}, ...].
+    Column("escalation_levels", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+members = Table(
+    "schedule_members",
+    metadata,
+    Column("schedule_id", UUID(as_uuid=True), ForeignKey(schedules.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("role", String(100)),
+)
+
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("id", UUID(as_uuid=True), **_uuid_pk),
+    Column("schedule_id", UUID(as_uuid=True), ForeignKey(schedules.c.id, ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per incident once its escalation started: the policy frozen at that moment.
+escalation_policies = Table(
+    "escalation_policies",
+    metadata,
+    Column("incident_id", UUID(as_uuid=True), primary_key=True),
+    Column("team", String(200), nullable=False),
+    # {"escalation_minutes": int, "levels": [{"name", "email"}, ...]}: level 1 is levels[0].
+    Column("snapshot", JSONB, nullable=False),
+    Column("incident_created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per (incident, level): claimed once, then delivered (paged + recorded on the timeline).
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", UUID(as_uuid=True), **_uuid_pk),
+    Column("incident_id", UUID(as_uuid=True), ForeignKey(escalation_policies.c.incident_id, ondelete="CASCADE"), nullable=False),
+    Column("team", String(200), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("manual", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+)
