@@ -1,0 +1,53 @@
+"""Delivery channels. Each channel sends one notification or raises `DeliveryError`.
+
+    DeliveryError            the attempt failed; it is retried with backoff
+    └── permanent=True       retrying cannot help (e.g. HTTP 404, SMTP 550): the notification fails now
+
+A channel turns its library's errors (httpx, smtplib, sockets) into `DeliveryError`; anything else is
+a bug and propagates (the attempt is rolled back and the worker logs it).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from notification.config import Settings
+from notification.schemas import ChannelName
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: UUID
+    incident_id: UUID
+    channel: str
+    recipient: str
+    message: str
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Channel(Protocol):
+    def recipient_problem(self, recipient: str) -> str | None:
+        """Why this recipient can never be delivered to with the current configuration (None: it can)."""
+
+    def send(self, notification: Notification) -> None:
+        """Deliver, or raise DeliveryError."""
+
+    def close(self) -> None: ...
+
+
+def build_channels(settings: Settings) -> Mapping[str, Channel]:
+    from notification.channels.email import EmailChannel
+    from notification.channels.mock import MockChannel
+    from notification.channels.webhook import WebhookChannel
+
+    return {
+        ChannelName.MOCK: MockChannel(),
+        ChannelName.WEBHOOK: WebhookChannel(default_url=settings.webhook_url, timeout=settings.webhook_timeout_seconds),
+        ChannelName.EMAIL: EmailChannel.from_settings(settings),
+    }

@@ -1,0 +1,62 @@
+"""HTTP routes of notification-service: thin handlers over `delivery` and `service`."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+
+from notification import delivery, service
+from notification.schemas import ChannelName, NotificationDetail, NotificationOut, NotificationStatus, NotifyRequest
+from platform_common.db import SessionDep
+from platform_common.errors import ERROR_RESPONSES
+from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
+
+router = APIRouter(prefix="/api/v1", tags=["notifications"])
+
+
+@router.post(
+    "/notify",
+    response_model=NotificationOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": NotificationOut, "description": "Replay of an earlier request with the same Idempotency-Key: nothing is sent again"},
+        409: ERROR_RESPONSES[409],
+        422: ERROR_RESPONSES[422],
+    },
+)
+def notify(
+    data: NotifyRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> NotificationOut:
+    """Queue a notification (stored as `pending` first) and deliver it in the background, with retries."""
+    state = request.app.state
+    row, created = delivery.accept(session, data=data, idempotency_key=idempotency_key, channels=state.channels, now=state.clock())
+    if created:
+        state.delivery_worker.wake()
+    else:
+        response.status_code = status.HTTP_200_OK
+    return NotificationOut.model_validate(row)
+
+
+@router.get("/notifications", response_model=list[NotificationOut])
+def list_notifications(
+    session: SessionDep,
+    response: Response,
+    page: PageDep,
+    incident_id: UUID | None = None,
+    status_: Annotated[NotificationStatus | None, Query(alias="status")] = None,
+    channel: ChannelName | None = None,
+) -> list[NotificationOut]:
+    """Notifications, newest first, filtered by incident, status and channel; total in X-Total-Count."""
+    rows, total = service.list_(session, incident_id=incident_id, status=status_, channel=channel, page=page)
+    response.headers[TOTAL_COUNT_HEADER] = str(total)
+    return [NotificationOut.model_validate(row) for row in rows]
+
+
+@router.get("/notifications/{notification_id}", response_model=NotificationDetail, responses={404: ERROR_RESPONSES[404]})
+def get_notification(notification_id: UUID, session: SessionDep) -> NotificationDetail:
+    """The notification with every delivery attempt (number, outcome, error, duration, time)."""
+    return NotificationDetail.model_validate(service.detail(session, notification_id=notification_id))

@@ -1,0 +1,96 @@
+"""Request and response models of the notification API, and the recipient rules of each channel."""
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationInfo, field_validator
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+# A plain address (no display name), no whitespace or header-breaking characters.
+_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$")
+_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+
+
+class ChannelName(StrEnum):
+    MOCK = "mock"
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def is_email(value: str) -> bool:
+    return bool(_EMAIL.match(value))
+
+
+def looks_like_url(value: str) -> bool:
+    return value.lower().startswith(("http://", "https://"))
+
+
+def check_recipient(channel: ChannelName, recipient: str) -> str:
+    """The recipient rule of each channel: email wants an address; webhook an http(s) URL or a name."""
+    if channel == ChannelName.EMAIL and not is_email(recipient):
+        raise ValueError("the email channel needs an email address, e.g. alice@example.com")
+    if channel == ChannelName.WEBHOOK and looks_like_url(recipient) and not _URL.match(recipient):
+        raise ValueError("not a valid http(s) URL")
+    if channel == ChannelName.WEBHOOK and any(ch in recipient for ch in "\r\n"):
+        raise ValueError("a webhook recipient name must be on one line")
+    return recipient
+
+
+class NotifyRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "incident_id": "6f1c1c8e-6a57-4a55-9d7e-0c2f1b0e9a11",
+                "channel": "email",
+                "recipient": "alice@example.com",
+                "message": "[HIGH] Checkout 5xx > 10% — service frontend-api",
+            }
+        }
+    )
+
+    incident_id: UUID
+    channel: ChannelName
+    recipient: Annotated[NonEmpty, StringConstraints(max_length=2000)]
+    message: Annotated[NonEmpty, StringConstraints(max_length=10_000)]
+
+    @field_validator("recipient")
+    @classmethod
+    def _recipient_fits_channel(cls, recipient: str, info: ValidationInfo) -> str:
+        channel = info.data.get("channel")
+        return check_recipient(channel, recipient) if channel is not None else recipient
+
+
+class NotificationOut(BaseModel):
+    id: UUID
+    incident_id: UUID
+    channel: ChannelName
+    recipient: str
+    message: str
+    status: NotificationStatus
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    outcome: str
+    error: str | None
+    duration_seconds: float
+    attempted_at: datetime
+
+
+class NotificationDetail(NotificationOut):
+    delivery_attempts: list[AttemptOut]

@@ -1,0 +1,127 @@
+"""Unit tests: backoff math, retry decisions, recipient rules, webhook and email payloads, settings."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from notification.channels import Notification
+from notification.channels.email import build_message
+from notification.channels.webhook import WebhookChannel, build_payload
+from notification.config import Settings
+from notification.delivery import RetryPolicy, backoff_seconds
+from notification.schemas import ChannelName, NotifyRequest
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+INCIDENT = uuid.UUID("6f1c1c8e-6a57-4a55-9d7e-0c2f1b0e9a11")
+
+
+def _notification(recipient: str, message: str = "[HIGH] checkout down", channel: str = "webhook") -> Notification:
+    return Notification(id=uuid.UUID(int=7), incident_id=INCIDENT, channel=channel, recipient=recipient, message=message)
+
+
+@pytest.mark.parametrize(("failed", "expected"), [(0, 0), (1, 5), (2, 10), (3, 20), (4, 40), (5, 60), (50, 60), (10_000, 60)])
+def test_backoff_doubles_from_base_and_is_capped(failed, expected):
+    assert backoff_seconds(failed, base=5, maximum=60) == expected
+
+
+def test_retry_policy_schedules_until_max_attempts_then_gives_up():
+    policy = RetryPolicy(base_seconds=5, max_seconds=60, max_attempts=3)
+    assert policy.after_failure(1, permanent=False, now=T0) == T0 + timedelta(seconds=5)
+    assert policy.after_failure(2, permanent=False, now=T0) == T0 + timedelta(seconds=10)
+    assert policy.after_failure(3, permanent=False, now=T0) is None
+
+
+def test_retry_policy_gives_up_at_once_on_a_permanent_error():
+    assert RetryPolicy(base_seconds=5, max_seconds=60, max_attempts=5).after_failure(1, permanent=True, now=T0) is None
+
+
+def test_retry_policy_reads_settings():
+    policy = RetryPolicy.from_settings(Settings(delivery_retry_base_seconds=2, delivery_retry_max_seconds=30, delivery_max_attempts=4))
+    assert policy == RetryPolicy(base_seconds=2, max_seconds=30, max_attempts=4)
+
+
+def test_webhook_payload_is_slack_compatible_with_structured_fields():
+    payload = build_payload(_notification("https://hooks.example.com/T1/B2"))
+    assert payload == {
+        "text": "[HIGH] checkout down",
+        "notification_id": str(uuid.UUID(int=7)),
+        "incident_id": str(INCIDENT),
+        "recipient": None,
+        "message": "[HIGH] checkout down",
+    }
+
+
+def test_webhook_payload_names_a_person_recipient_in_the_text():
+    payload = build_payload(_notification("alice@example.com"))
+    assert payload["text"] == "[HIGH] checkout down (on-call: alice@example.com)"
+    assert payload["recipient"] == "alice@example.com"
+
+
+def test_webhook_target_is_the_url_recipient_or_the_configured_url():
+    channel = WebhookChannel(default_url="http://chat.local/hook", timeout=1)
+    assert channel.target_url("https://x.example/h") == "https://x.example/h"
+    assert channel.target_url("alice") == "http://chat.local/hook"
+    assert channel.recipient_problem("alice") is None
+    assert "WEBHOOK_URL" in WebhookChannel(default_url=None, timeout=1).recipient_problem("alice")
+    channel.close()
+
+
+def test_email_message_has_recipient_subject_with_incident_and_body():
+    message = build_message(_notification("bob@example.com", "[CRITICAL] db down\nsecond line", "email"), sender="oncall@platform.test")
+    assert message["To"] == "bob@example.com"
+    assert message["From"] == "oncall@platform.test"
+    assert message["Subject"] == f"[Incident {INCIDENT}] [CRITICAL] db down"
+    assert message["Message-ID"].endswith("@platform.test>")
+    body = message.get_content()
+    assert "[CRITICAL] db down\nsecond line" in body
+    assert f"Incident: {INCIDENT}" in body
+
+
+@pytest.mark.parametrize(
+    ("channel", "recipient"),
+    [
+        ("email", "alice@example.com"),
+        ("email", "a.b+tag@sub.example.org"),
+        ("webhook", "https://hooks.slack.com/services/T/B/X"),
+        ("webhook", "http://127.0.0.1:9000/h?x=1"),
+        ("webhook", "Alice Smith"),
+        ("mock", "anyone at all"),
+    ],
+)
+def test_recipient_rules_accept(channel, recipient):
+    assert NotifyRequest(incident_id=INCIDENT, channel=channel, recipient=recipient, message="m").recipient == recipient
+
+
+@pytest.mark.parametrize(
+    ("channel", "recipient"),
+    [
+        ("email", "alice"),
+        ("email", "alice@localhost"),
+        ("email", "Alice <alice@example.com>"),
+        ("email", "a@b.com\nBcc: x@y.z"),
+        ("webhook", "http://"),
+        ("webhook", "https:// spaced.example"),
+        ("webhook", "line\nbreak"),
+        ("mock", "   "),
+    ],
+)
+def test_recipient_rules_refuse(channel, recipient):
+    with pytest.raises(ValidationError) as error:
+        NotifyRequest(incident_id=INCIDENT, channel=channel, recipient=recipient, message="m")
+    assert error.value.errors()[0]["loc"] == ("recipient",)
+
+
+def test_unknown_channel_is_refused():
+    with pytest.raises(ValidationError) as error:
+        NotifyRequest(incident_id=INCIDENT, channel="sms", recipient="x", message="m")
+    assert [e["loc"] for e in error.value.errors()] == [("channel",)]
+    assert set(ChannelName) == {"mock", "webhook", "email"}
+
+
+def test_smtp_password_never_shows_in_settings_repr():
+    settings = Settings(smtp_password="hunter2-very-secret")
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings.model_dump())
+    assert settings.smtp_password.get_secret_value() == "hunter2-very-secret"
