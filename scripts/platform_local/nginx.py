@@ -40,7 +40,7 @@ _TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 def nginx_binary() -> str:
     found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if not found:
-        raise RuntimeError("nginx not found: run scripts/install-browser-tools.sh")
+        raise RuntimeError("nginx not found: run scripts/install-system-packages.sh")
     return found
 
 

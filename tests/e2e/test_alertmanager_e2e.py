@@ -54,7 +54,7 @@ def spawn(argv: list[str], log: Path) -> subprocess.Popen:
 @pytest.fixture
 def alerting(tmp_path: Path, exporter, start_stack) -> Iterator[dict]:
     for binary in ("prometheus", "prometheus-alertmanager"):
-        assert shutil.which(binary), f"{binary} missing: scripts/install-monitoring-tools.sh installs it"
+        assert shutil.which(binary), f"{binary} missing: scripts/install-system-packages.sh installs it"
     stack = start_stack("alert-ingestion", "incident-management", env={"PENDING_RETRY_SECONDS": "0.5"})
     am_port, prom_port = free_port(), free_port()
     (tmp_path / "alertmanager.yml").write_text(f"""

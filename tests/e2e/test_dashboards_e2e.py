@@ -102,7 +102,7 @@ def prometheus(platform, workdir):
     """The machine's Prometheus scraping every service each second, with monitoring/rules/*.yml."""
     binary = mc.ensure_promtool() and shutil.which("prometheus")
     if not binary:
-        pytest.skip("the Debian package `prometheus` is not installed and scripts/install-monitoring-tools.sh could not install it")
+        pytest.skip("the Debian package `prometheus` is not installed and scripts/install-system-packages.sh could not install it")
     root = workdir / "prometheus"
     port = free_port()
     targets = {"prometheus": f"127.0.0.1:{port}", **{name: f"127.0.0.1:{p}" for name, p in platform.ports.items()}}

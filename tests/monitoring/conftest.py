@@ -7,11 +7,11 @@ from tests.monitoring import monitoring_checks
 
 @pytest.fixture(scope="session")
 def promtool_path() -> str:
-    """promtool from the Debian `prometheus` package, installed by scripts/install-monitoring-tools.sh."""
+    """promtool from the Debian `prometheus` package, installed by scripts/install-system-packages.sh."""
     path = monitoring_checks.ensure_promtool()
     if path is None:
         pytest.skip(
-            "promtool is not installed and scripts/install-monitoring-tools.sh could not install it "
+            "promtool is not installed and scripts/install-system-packages.sh could not install it "
             "(needs root and the Debian package `prometheus`)"
         )
     return path

@@ -20,7 +20,7 @@ MONITORING = REPO_ROOT / "monitoring"
 DASHBOARD_DIR = MONITORING / "grafana-dashboards"
 DASHBOARD_FILES = ("incident-overview.json", "sre-performance.json", "system-health.json")
 CONVENTIONS = REPO_ROOT / "docs" / "conventions.md"
-INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-monitoring-tools.sh"
+INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-system-packages.sh"
 PLATFORM_JOBS = {
     "alert-ingestion": 8001,
     "incident-management": 8002,
