@@ -11,6 +11,7 @@ from alert_ingestion.schemas import AlertAccepted, AlertIn, AlertOut, Correlatio
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
+from platform_common.validation import Text
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -31,7 +32,7 @@ def list_alerts(
     session: SessionDep,
     response: Response,
     page: PageDep,
-    service_: Annotated[str | None, Query(alias="service", max_length=200)] = None,
+    service_: Annotated[Text | None, Query(alias="service", max_length=200)] = None,
     severity: SeverityIn | None = None,
     incident_id: UUID | None = None,
     status_: Annotated[CorrelationStatus | None, Query(alias="status")] = None,

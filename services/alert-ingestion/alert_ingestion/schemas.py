@@ -7,11 +7,12 @@ from uuid import UUID
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from platform_common.severity import Severity, normalise_severity
+from platform_common.validation import Text, Timestamp
 
 MAX_LABELS = 64
 SeverityIn = Annotated[Severity, BeforeValidator(normalise_severity)]
-LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-LabelValue = Annotated[str, StringConstraints(max_length=1000)]
+LabelKey = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
+LabelValue = Annotated[Text, StringConstraints(max_length=1000)]
 
 
 class AlertIn(BaseModel):
@@ -27,11 +28,11 @@ class AlertIn(BaseModel):
         }
     )
 
-    service: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    service: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     severity: SeverityIn = Field(description="critical | high | medium | low, or an alias: warning, error, info, P1..P4")
-    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    message: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, description=f"string map, at most {MAX_LABELS} entries")
-    timestamp: datetime | None = Field(default=None, description="when the alert fired (ISO 8601); default now")
+    timestamp: Timestamp | None = Field(default=None, description="when the alert fired (ISO 8601); default now")
 
     @field_validator("labels")
     @classmethod

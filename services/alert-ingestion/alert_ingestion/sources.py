@@ -12,13 +12,13 @@ Unknown extra fields are ignored.
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from alert_ingestion.schemas import MAX_LABELS, AlertIn
 from platform_common.severity import Severity, normalise_severity
+from platform_common.validation import Text, Timestamp
 
 SERVICE_LABELS = ("service", "app", "job", "namespace")
 SEVERITY_LABELS = ("severity", "priority")
@@ -29,11 +29,11 @@ class WebhookAlert(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     status: Literal["firing", "resolved"]
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime | None = None
-    endsAt: datetime | None = None
-    fingerprint: str | None = Field(default=None, max_length=200)
+    labels: dict[Text, Text] = Field(default_factory=dict)
+    annotations: dict[Text, Text] = Field(default_factory=dict)
+    startsAt: Timestamp | None = None
+    endsAt: Timestamp | None = None
+    fingerprint: Text | None = Field(default=None, max_length=200)
 
 
 class WebhookPayload(BaseModel):
@@ -65,8 +65,9 @@ def fingerprint(alert: WebhookAlert) -> str:
 
 def to_alert(alert: WebhookAlert) -> AlertIn:
     """The platform alert a webhook alert stands for."""
-    message = _first(alert.annotations, MESSAGE_ANNOTATIONS) or alert.labels.get("alertname") or "alert"
-    labels = dict(sorted(alert.labels.items())[:MAX_LABELS])
+    message = _first(alert.annotations, MESSAGE_ANNOTATIONS) or _first(alert.labels, ("alertname",)) or "alert"
+    # A platform label needs a key: tools may send an empty one, which is dropped rather than failing the batch.
+    labels = dict(sorted((key, value) for key, value in alert.labels.items() if key)[:MAX_LABELS])
     return AlertIn(
         service=(_first(alert.labels, SERVICE_LABELS) or "unknown")[:200],
         severity=_severity(alert.labels),

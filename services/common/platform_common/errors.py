@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from platform_common.logs import current_request_id
@@ -101,6 +102,11 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 
 
 async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+        # FastAPI's 400 for a body it could not decode (not UTF-8, nested too deeply, an integer too long
+        # to convert): invalid input like malformed JSON, which it answers 422 `json_invalid`.
+        detail = {"field": "body", "message": f"not a valid JSON document: {type(exc.__cause__).__name__}", "type": "json_invalid"}
+        return error_response(422, "validation_error", "Request body is not valid JSON", [detail])
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail))
 
@@ -113,8 +119,20 @@ async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
     return error_response(500, "internal_error", "Internal error")
 
 
+async def _pool_exhausted(_: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
+    logger.warning("no database connection free in time: %s", exc)
+    return error_response(503, "dependency_unavailable", "The database is busy; retry shortly")
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    """Last resort: a bug still answers in the platform's error shape (the exception is logged by the server)."""
+    return error_response(500, "internal_error", "Internal error")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PlatformError, _platform_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(SQLAlchemyTimeoutError, _pool_exhausted)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -3,8 +3,10 @@
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from sqlalchemy import create_engine, text
 
 from platform_common.app import create_service_app
+from platform_common.db import SessionDep, create_session_factory
 from platform_common.errors import Conflict
 from platform_common.settings import ServiceSettings
 
@@ -13,6 +15,11 @@ router = APIRouter()
 
 class Thing(BaseModel):
     name: str
+
+
+@router.get("/one")
+def one(session: SessionDep) -> int:
+    return session.execute(text("SELECT 1")).scalar_one()
 
 
 @router.post("/things")
@@ -59,3 +66,19 @@ def test_errors_share_one_shape_and_carry_the_request_id(database_url):
         missing = client.get("/nowhere")
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_an_exhausted_connection_pool_is_503_not_500(database_url):
+    """Every pooled connection busy for longer than the pool timeout: the caller is told to retry."""
+    app = _app(database_url)
+    with TestClient(app) as client:
+        busy = create_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+        app.state.session_factory = create_session_factory(busy)
+        held = busy.connect()
+        try:
+            response = client.get("/one")
+        finally:
+            held.close()
+            busy.dispose()
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "dependency_unavailable"

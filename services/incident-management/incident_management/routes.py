@@ -24,6 +24,7 @@ from platform_common.clock import utcnow
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
+from platform_common.validation import Text
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 _404 = {404: ERROR_RESPONSES[404]}
@@ -40,7 +41,7 @@ def create_incident(
     request: Request,
     response: Response,
     session: SessionDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[Text | None, Header(max_length=200)] = None,
 ) -> IncidentOut:
     """Open an incident, assign the team's on-call primary (when none is given) and page them."""
     incident, created = flows.open_incident(session, data=data, idempotency_key=idempotency_key, oncall=request.app.state.oncall)
@@ -58,7 +59,7 @@ def list_incidents(
     page: PageDep,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     severity: SeverityIn | None = None,
-    service_: Annotated[str | None, Query(alias="service", max_length=200)] = None,
+    service_: Annotated[Text | None, Query(alias="service", max_length=200)] = None,
 ) -> list[IncidentOut]:
     """Incidents, newest first, filtered by status, severity and service; total in X-Total-Count."""
     rows, total = service.list_(session, status=status_, severity=severity, service=service_, page=page)

@@ -8,8 +8,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from incident_management.lifecycle import Status
 from platform_common.severity import Severity, normalise_severity
+from platform_common.validation import JsonObject, NonEmptyText
 
-NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+NonEmpty = NonEmptyText
 SeverityIn = Annotated[Severity, BeforeValidator(normalise_severity)]
 
 
@@ -57,7 +58,7 @@ class TimelineEventCreate(BaseModel):
     kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]
     actor: Annotated[NonEmpty, StringConstraints(max_length=200)]
     message: Annotated[NonEmpty, StringConstraints(max_length=2_000)]
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: JsonObject = Field(default_factory=dict)
     assigned_to: Annotated[NonEmpty, StringConstraints(max_length=200)] | None = None
 
 

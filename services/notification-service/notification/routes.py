@@ -10,6 +10,7 @@ from notification.schemas import ChannelName, NotificationDetail, NotificationOu
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
+from platform_common.validation import Text
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
@@ -29,7 +30,7 @@ def notify(
     request: Request,
     response: Response,
     session: SessionDep,
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    idempotency_key: Annotated[Text | None, Header(min_length=1, max_length=200)] = None,
 ) -> NotificationOut:
     """Queue a notification (stored as `pending` first) and deliver it in the background, with retries."""
     state = request.app.state

@@ -8,7 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationInfo, field_validator
 
-NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+from platform_common.validation import NonEmptyText
+
+NonEmpty = NonEmptyText
 
 # A plain address (no display name), no whitespace or header-breaking characters.
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$")

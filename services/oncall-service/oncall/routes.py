@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from oncall import rotation, service
 from oncall.schemas import (
@@ -19,15 +19,18 @@ from oncall.schemas import (
     ScheduleOut,
     ScheduleReplace,
     ShiftOut,
+    in_rotation_range,
 )
 from platform_common.clock import utcnow
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
+from platform_common.validation import Text
 
 router = APIRouter(prefix="/api/v1", tags=["on-call"])
 _404 = {404: ERROR_RESPONSES[404]}
-Team = Annotated[str, Query(min_length=1, max_length=200, description="Team name (the incident's service)")]
+Team = Annotated[Text, Query(min_length=1, max_length=200, description="Team name (the incident's service)")]
+TeamPath = Annotated[Text, Path(description="Team name")]
 MAX_SHIFT_WINDOW = timedelta(days=366)
 
 
@@ -63,12 +66,12 @@ def list_schedules(session: SessionDep, response: Response, page: PageDep) -> li
 
 
 @router.get("/schedules/{team}", response_model=ScheduleOut, responses=_404)
-def get_schedule(team: str, session: SessionDep) -> ScheduleOut:
+def get_schedule(team: TeamPath, session: SessionDep) -> ScheduleOut:
     return ScheduleOut.model_validate(service.get_or_raise(session, team=team))
 
 
 @router.put("/schedules/{team}", response_model=ScheduleOut, responses=_404)
-def replace_schedule(team: str, data: ScheduleReplace, session: SessionDep) -> ScheduleOut:
+def replace_schedule(team: TeamPath, data: ScheduleReplace, session: SessionDep) -> ScheduleOut:
     """Replace the schedule. Omitting `start` keeps the current rotation start."""
     if data.team is not None and data.team != team:
         raise service.invalid("team", "must match the team in the path (a team cannot be renamed)")
@@ -80,7 +83,7 @@ def replace_schedule(team: str, data: ScheduleReplace, session: SessionDep) -> S
 
 
 @router.patch("/schedules/{team}", response_model=ScheduleOut, responses=_404)
-def update_schedule(team: str, change: ScheduleFields, session: SessionDep) -> ScheduleOut:
+def update_schedule(team: TeamPath, change: ScheduleFields, session: SessionDep) -> ScheduleOut:
     """Change some fields (e.g. members or escalation_minutes); the rest stay as they are."""
     schedule = service.update_(session, team=team, change=change, now=utcnow())
     session.commit()
@@ -88,7 +91,7 @@ def update_schedule(team: str, change: ScheduleFields, session: SessionDep) -> S
 
 
 @router.delete("/schedules/{team}", status_code=status.HTTP_204_NO_CONTENT, responses=_404)
-def delete_schedule(team: str, session: SessionDep) -> Response:
+def delete_schedule(team: TeamPath, session: SessionDep) -> Response:
     """Delete the schedule and its overrides (running escalations keep their frozen policy)."""
     service.delete_(session, team=team)
     session.commit()
@@ -101,7 +104,7 @@ def delete_schedule(team: str, session: SessionDep) -> Response:
     status_code=status.HTTP_201_CREATED,
     responses={**_404, 409: ERROR_RESPONSES[409]},
 )
-def add_override(team: str, data: OverrideCreate, session: SessionDep) -> OverrideOut:
+def add_override(team: TeamPath, data: OverrideCreate, session: SessionDep) -> OverrideOut:
     """Someone covers the primary's place for [start, end); overlapping an existing override → 409."""
     override = service.add_override(session, team=team, data=data, now=utcnow())
     session.commit()
@@ -110,7 +113,7 @@ def add_override(team: str, data: OverrideCreate, session: SessionDep) -> Overri
 
 @router.get("/schedules/{team}/overrides", response_model=list[OverrideOut], responses=_404)
 def list_overrides(
-    team: str,
+    team: TeamPath,
     session: SessionDep,
     response: Response,
     page: PageDep,
@@ -122,7 +125,7 @@ def list_overrides(
 
 
 @router.delete("/schedules/{team}/overrides/{override_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_404)
-def delete_override(team: str, override_id: UUID, session: SessionDep) -> Response:
+def delete_override(team: TeamPath, override_id: UUID, session: SessionDep) -> Response:
     service.delete_override(session, team=team, override_id=override_id)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -130,7 +133,7 @@ def delete_override(team: str, override_id: UUID, session: SessionDep) -> Respon
 
 @router.get("/schedules/{team}/shifts", response_model=list[ShiftOut], responses=_404)
 def list_shifts(
-    team: str,
+    team: TeamPath,
     session: SessionDep,
     since: Annotated[datetime | None, Query(alias="from", description="Default: now")] = None,
     until: Annotated[datetime | None, Query(description="Default: 14 days after 'from'; at most 366 days after it")] = None,
@@ -149,8 +152,14 @@ def list_shifts(
 
 
 def _aware(value: datetime | None, field: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
         raise service.invalid(field, "needs a UTC offset, e.g. Z")
+    try:
+        in_rotation_range(value)
+    except ValueError as exc:
+        raise service.invalid(field, str(exc)) from None
     return value
 
 
@@ -188,7 +197,7 @@ def list_escalations(
     response: Response,
     page: PageDep,
     incident_id: UUID | None = None,
-    team: Annotated[str | None, Query(max_length=200)] = None,
+    team: Annotated[Text | None, Query(max_length=200)] = None,
 ) -> list[EscalationOut]:
     """Escalations, newest first, filtered by incident or team; total in X-Total-Count."""
     rows, total = service.list_escalations(session, incident_id=incident_id, team=team, page=page)

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from oncall.rotation import RotationType
+from platform_common.validation import NonEmptyText, Timestamp
 
-NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+NonEmpty = NonEmptyText
 Name = Annotated[NonEmpty, StringConstraints(max_length=200)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")]
 HandoffTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
@@ -31,7 +32,17 @@ def _date_only(value: object) -> object:
     return value
 
 
-Start = Annotated[datetime | date, BeforeValidator(_date_only)]
+# Rotation math steps days and weeks around these instants: keep them far from datetime's limits.
+MIN_YEAR, MAX_YEAR = 1900, 9000
+
+
+def in_rotation_range(value: datetime | date) -> datetime | date:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+Start = Annotated[datetime | date, BeforeValidator(_date_only), AfterValidator(in_rotation_range)]
 TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_zone)]
 
 
@@ -121,8 +132,8 @@ class OverrideCreate(BaseModel):
 
     name: Name
     email: Email
-    start: datetime
-    end: datetime
+    start: Timestamp
+    end: Timestamp
 
     @model_validator(mode="after")
     def _window(self) -> "OverrideCreate":

@@ -1,0 +1,69 @@
+"""Input types every service shares: values PostgreSQL can store and Python can read back.
+
+Pydantic accepts things the database cannot hold; without these types they reach a statement and turn
+into a 500 (or, worse, are stored and break every later read):
+- `Text`: a string without NUL characters (PostgreSQL `text` and `jsonb` reject U+0000).
+- `NonEmptyText`: `Text`, stripped, not empty.
+- `Timestamp`: a datetime whose UTC instant Python can represent (`0001-01-01T00:00:00+01:00` is year 0
+  in UTC: PostgreSQL stores it, reading it back fails).
+- `JsonObject`: free-form JSON for a `jsonb` column: `Text` strings and keys, finite numbers only
+  (Python's JSON parser accepts `NaN` and `Infinity`, `jsonb` does not).
+Each failure is a ValueError, so the client gets the usual 422 with the offending field.
+"""
+
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, StringConstraints
+
+NUL = "\x00"
+
+
+def representable_instant(value: datetime) -> datetime:
+    """The value unchanged, if its UTC instant is a datetime Python can hold (years 1 to 9999)."""
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is outside the supported range (years 0001 to 9999 in UTC)") from None
+    return value
+
+
+def _check_json(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        if NUL in value:
+            raise ValueError(f"{path or 'value'} must not contain NUL (\\u0000) characters")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{path or 'value'} must be a finite number (not NaN or Infinity)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if NUL in key:
+                raise ValueError(f"key {key!r} under {path or 'the object'} must not contain NUL (\\u0000) characters")
+            _check_json(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(item, f"{path}[{index}]")
+
+
+def storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    _check_json(value, "")
+    return value
+
+
+# A pattern, not a validator function: it merges with further StringConstraints (lengths, stripping)
+# the way pydantic applies them, and the OpenAPI schema tells clients (and fuzzers) about it.
+NUL_FREE = r"^[^\x00]*$"
+
+Text = Annotated[str, StringConstraints(pattern=NUL_FREE)]
+"""A string PostgreSQL can store: no NUL characters. A further `pattern` replaces this one: exclude NUL in it."""
+
+NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NUL_FREE)]
+"""`Text`, stripped, at least one character."""
+
+Timestamp = Annotated[datetime, AfterValidator(representable_instant)]
+"""A datetime whose UTC instant is representable (naive values are left to the caller)."""
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(storable_json)]
+"""A JSON object `jsonb` accepts: no NUL in strings or keys, no NaN / Infinity."""
