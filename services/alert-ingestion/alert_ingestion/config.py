@@ -7,8 +7,8 @@ from platform_common.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     incident_management_url: str = "http://127.0.0.1:8002"
-    # The hot path: one connection per concurrent alert request.
-    db_pool_size: int = 20
+    # Connections of the asynchronous intake path (storing each alert); the rest uses DB_POOL_SIZE.
+    intake_pool_size: int = 10
     # An alert joins an unresolved incident of the same service and severity created this recently.
     correlation_window_seconds: int = 300
     # How often stored-but-uncorrelated alerts (incident-management was down) are retried.

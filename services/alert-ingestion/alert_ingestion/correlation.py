@@ -10,13 +10,18 @@ If incident-management cannot be reached the alert stays stored as `pending`; th
 correlates pending alerts, oldest first, once it is back. Nothing accepted is lost.
 """
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+import psycopg
+from anyio import to_thread
+from psycopg.rows import namedtuple_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Connection, Engine, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from alert_ingestion.metrics import count_correlation
@@ -29,30 +34,31 @@ logger = logging.getLogger(__name__)
 PENDING_BATCH = 200
 
 # One statement: store the alert and, when a matching incident exists, attach it right away.
-_INSERT_AND_ATTACH = text("""
+# (psycopg placeholders: this runs on the asynchronous intake pool, not through SQLAlchemy.)
+_INSERT_AND_ATTACH = """
 INSERT INTO alert_ingestion.alerts
     (service, severity, message, labels, timestamp, received_at, source, fingerprint, incident_id, status, action, correlated_at)
-SELECT :service, :severity, :message, CAST(:labels AS jsonb), :timestamp, :now, :source, :fingerprint, c.id,
+SELECT %(service)s, %(severity)s, %(message)s, %(labels)s, %(timestamp)s, %(now)s, %(source)s, %(fingerprint)s, c.id,
        CASE WHEN c.id IS NULL THEN 'pending' ELSE 'correlated' END,
        CASE WHEN c.id IS NULL THEN NULL ELSE 'attached_to_existing_incident' END,
-       CASE WHEN c.id IS NULL THEN NULL ELSE CAST(:now AS timestamptz) END
+       CASE WHEN c.id IS NULL THEN NULL ELSE %(now)s::timestamptz END
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
     SELECT id FROM incident_management.correlation_candidates
-    WHERE service = :service AND severity = :severity AND created_at >= :since
+    WHERE service = %(service)s AND severity = %(severity)s AND created_at >= %(since)s
     ORDER BY created_at DESC LIMIT 1
 ) AS c ON true
 ON CONFLICT (source, fingerprint) WHERE fingerprint IS NOT NULL AND resolved_at IS NULL DO NOTHING
 RETURNING id, incident_id, status, action
-""")
+"""
 
-_INSERT_PENDING = text("""
+_INSERT_PENDING = """
 INSERT INTO alert_ingestion.alerts
     (service, severity, message, labels, timestamp, received_at, source, fingerprint, status)
-VALUES (:service, :severity, :message, CAST(:labels AS jsonb), :timestamp, :now, :source, :fingerprint, 'pending')
+VALUES (%(service)s, %(severity)s, %(message)s, %(labels)s, %(timestamp)s, %(now)s, %(source)s, %(fingerprint)s, 'pending')
 ON CONFLICT (source, fingerprint) WHERE fingerprint IS NOT NULL AND resolved_at IS NULL DO NOTHING
 RETURNING id, incident_id, status, action
-""")
+"""
 
 
 @dataclass(frozen=True)
@@ -76,44 +82,57 @@ def _group_key(service: str, severity: str) -> str:
     return f"correlate:{service}\x1f{severity}"
 
 
+def intake_pool(database_url: str, size: int) -> AsyncConnectionPool:
+    """Autocommit connections for the intake statement: one round trip per alert, no thread hop.
+    Opened and closed by the app's lifespan."""
+    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return AsyncConnectionPool(
+        conninfo,
+        min_size=size,
+        max_size=size,
+        open=False,
+        timeout=10,
+        kwargs={"autocommit": True, "row_factory": namedtuple_row},
+    )
+
+
 class Correlator:
-    def __init__(self, engine: Engine, incidents: ServiceClient, window_seconds: int) -> None:
+    def __init__(self, engine: Engine, intake: AsyncConnectionPool, incidents: ServiceClient, window_seconds: int) -> None:
         self.engine = engine
+        self.intake = intake
         self.incidents = incidents
         self.window = timedelta(seconds=window_seconds)
 
-    def ingest(self, alert: AlertIn, *, source: str = "api", fingerprint: str | None = None) -> Outcome | None:
+    async def ingest(self, alert: AlertIn, *, source: str = "api", fingerprint: str | None = None) -> Outcome | None:
         """Store the alert (committed before anything else happens), then correlate it. Returns None
-        for a duplicate: the source already has a firing alert with this fingerprint."""
+        for a duplicate: the source already has a firing alert with this fingerprint.
+
+        The common case (a matching incident exists) is one statement on the asynchronous intake pool;
+        opening an incident takes the synchronous path in a worker thread."""
         now = utcnow()
         params = {
             "service": alert.service,
             "severity": str(alert.severity),
             "message": alert.message,
-            "labels": json.dumps(alert.labels),
+            "labels": Jsonb(alert.labels),
             "timestamp": alert.timestamp or now,
             "now": now,
             "source": source,
             "fingerprint": fingerprint,
             "since": now - self.window,
         }
-        try:
-            with self._autocommit() as connection:
-                row = connection.execute(_INSERT_AND_ATTACH, params).one_or_none()
-        except ProgrammingError:  # incident-management has not published its view yet
-            logger.warning("correlation view missing; alert stored as pending")
-            with self._autocommit() as connection:
-                row = connection.execute(_INSERT_PENDING, params).one_or_none()
+        async with self.intake.connection() as connection:
+            try:
+                row = await (await connection.execute(_INSERT_AND_ATTACH, params)).fetchone()
+            except psycopg.errors.UndefinedTable:  # incident-management has not published its view yet
+                logger.warning("correlation view missing; alert stored as pending")
+                row = await (await connection.execute(_INSERT_PENDING, params)).fetchone()
         if row is None:
             return None
         if row.status == "correlated":
             count_correlation(row.action)
             return _outcome(row)
-        return self.correlate(row.id)
-
-    def _autocommit(self) -> Connection:
-        """A connection for one self-contained statement: no BEGIN / COMMIT round trips."""
-        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return await to_thread.run_sync(self.correlate, row.id)
 
     def correlate(self, alert_id: UUID) -> Outcome:
         """Give a pending alert its incident; leaves it pending when incident-management is down."""

@@ -1,11 +1,12 @@
 """alert-ingestion service (port 8001): `uvicorn alert_ingestion.main:app`."""
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from alert_ingestion.config import Settings, get_settings
-from alert_ingestion.correlation import Correlator
+from alert_ingestion.correlation import Correlator, intake_pool
 from alert_ingestion.resolution import ResolutionReporter
 from alert_ingestion.routes import router
 from alert_ingestion.webhooks import router as webhooks_router
@@ -22,7 +23,8 @@ def _startup(settings: Settings):
             timeout=settings.http_timeout_seconds,
             retries=settings.http_retries,
         )
-        app.state.correlator = Correlator(app.state.engine, app.state.incidents, settings.correlation_window_seconds)
+        intake = intake_pool(settings.database_url, settings.intake_pool_size)
+        app.state.correlator = Correlator(app.state.engine, intake, app.state.incidents, settings.correlation_window_seconds)
         reporter = ResolutionReporter(app.state.engine, app.state.incidents, auto_resolve=settings.auto_resolve_incidents)
         app.state.resolution_worker = PeriodicWorker("resolutions", settings.pending_retry_seconds, reporter.report_pending)
         return [
@@ -31,6 +33,15 @@ def _startup(settings: Settings):
         ]
 
     return startup
+
+
+@asynccontextmanager
+async def _intake_pool_open(app: FastAPI) -> AsyncIterator[None]:
+    await app.state.correlator.intake.open()
+    try:
+        yield
+    finally:
+        await app.state.correlator.intake.close()
 
 
 def _shutdown(app: FastAPI) -> None:
@@ -47,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Accepts alerts, stores them and correlates them into incidents.",
         startup=_startup(settings),
         shutdown=_shutdown,
+        resources=_intake_pool_open,
     )
 
 

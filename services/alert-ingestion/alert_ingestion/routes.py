@@ -17,11 +17,11 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
 
 @router.post("", response_model=AlertAccepted, status_code=status.HTTP_201_CREATED, responses={422: ERROR_RESPONSES[422]})
-def receive_alert(alert: AlertIn, request: Request) -> AlertAccepted:
+async def receive_alert(alert: AlertIn, request: Request) -> AlertAccepted:
     """Store an alert and correlate it: it joins the newest unresolved incident of the same service and
     severity opened within the correlation window, or opens a new one. If incident-management is down
     the alert is kept as `pending` and correlated once it is back."""
-    outcome = request.app.state.correlator.ingest(alert)  # no fingerprint: never a duplicate
+    outcome = await request.app.state.correlator.ingest(alert)  # no fingerprint: never a duplicate
     ALERTS_RECEIVED.labels(str(alert.severity)).inc()
     ALERTS_BY_SERVICE.labels(alert.service).inc()
     return AlertAccepted(alert_id=outcome.alert_id, incident_id=outcome.incident_id, status=outcome.status, action=outcome.action)

@@ -1,5 +1,8 @@
 """Webhook receivers for Prometheus Alertmanager and Grafana unified alerting."""
 
+from functools import partial
+
+from anyio import to_thread
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
@@ -19,19 +22,20 @@ class WebhookResult(BaseModel):
     resolved: int
 
 
-def _receive(request: Request, payload: WebhookPayload, source: str) -> WebhookResult:
+async def _receive(request: Request, payload: WebhookPayload, source: str) -> WebhookResult:
     state = request.app.state
     accepted, duplicates, resolved = [], 0, 0
     for item in payload.alerts:
         key = fingerprint(item)
         if item.status == "resolved":
             ended = item.endsAt if item.endsAt and item.endsAt.year > 1 else utcnow()
-            changed = mark_resolved(state.engine, source=source, fingerprint=key, resolved_at=ended)
+            resolve = partial(mark_resolved, state.engine, source=source, fingerprint=key, resolved_at=ended)
+            changed = await to_thread.run_sync(resolve)
             resolved += changed
             ALERTS_RESOLVED.labels(source).inc(changed)
             continue
         alert = to_alert(item)
-        outcome = state.correlator.ingest(alert, source=source, fingerprint=key)
+        outcome = await state.correlator.ingest(alert, source=source, fingerprint=key)
         if outcome is None:
             duplicates += 1
             ALERTS_DEDUPLICATED.labels(source).inc()
@@ -47,12 +51,12 @@ def _receive(request: Request, payload: WebhookPayload, source: str) -> WebhookR
 
 
 @router.post("/alertmanager", response_model=WebhookResult, responses={422: ERROR_RESPONSES[422]})
-def alertmanager_webhook(payload: WebhookPayload, request: Request) -> WebhookResult:
+async def alertmanager_webhook(payload: WebhookPayload, request: Request) -> WebhookResult:
     """Prometheus Alertmanager `webhook_configs` receiver (payload version 4)."""
-    return _receive(request, payload, "alertmanager")
+    return await _receive(request, payload, "alertmanager")
 
 
 @router.post("/grafana", response_model=WebhookResult, responses={422: ERROR_RESPONSES[422]})
-def grafana_webhook(payload: WebhookPayload, request: Request) -> WebhookResult:
+async def grafana_webhook(payload: WebhookPayload, request: Request) -> WebhookResult:
     """Grafana unified-alerting webhook contact point (payload version 1)."""
-    return _receive(request, payload, "grafana")
+    return await _receive(request, payload, "grafana")

@@ -2,7 +2,7 @@
 migrations, background workers), so each service's `main.py` only declares what is its own."""
 
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 from fastapi import APIRouter, FastAPI
 
@@ -20,6 +20,9 @@ Startup = Callable[[FastAPI], Iterable[PeriodicWorker]]
 
 Shutdown = Callable[[FastAPI], None]
 
+Resources = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+"""Async resources that live as long as the app (entered after `startup`, left before `shutdown`)."""
+
 
 def create_service_app(
     *,
@@ -30,6 +33,7 @@ def create_service_app(
     description: str,
     startup: Startup | None = None,
     shutdown: Shutdown | None = None,
+    resources: Resources | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,7 +49,8 @@ def create_service_app(
             for worker in workers:
                 worker.start()
         try:
-            yield
+            async with resources(app) if resources else nullcontext():
+                yield
         finally:
             for worker in workers:
                 worker.stop()
