@@ -13,13 +13,14 @@ correlates pending alerts, oldest first, once it is back. Nothing accepted is lo
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import psycopg
 from anyio import to_thread
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
@@ -28,6 +29,7 @@ from alert_ingestion.metrics import count_correlation
 from alert_ingestion.schemas import AlertIn
 from alert_ingestion.tables import alerts, correlation_candidates
 from platform_common.clock import utcnow
+from platform_common.errors import DependencyUnavailable
 from platform_common.http import PeerUnavailable, ServiceClient
 
 logger = logging.getLogger(__name__)
@@ -121,18 +123,24 @@ class Correlator:
             "fingerprint": fingerprint,
             "since": now - self.window,
         }
-        async with self.intake.connection() as connection:
-            try:
-                row = await (await connection.execute(_INSERT_AND_ATTACH, params)).fetchone()
-            except psycopg.errors.UndefinedTable:  # incident-management has not published its view yet
-                logger.warning("correlation view missing; alert stored as pending")
-                row = await (await connection.execute(_INSERT_PENDING, params)).fetchone()
+        try:
+            row = await self._store(params)
+        except PoolTimeout as exc:
+            raise DependencyUnavailable("The database is busy; retry shortly") from exc
         if row is None:
             return None
         if row.status == "correlated":
             count_correlation(row.action)
             return _outcome(row)
         return await to_thread.run_sync(self.correlate, row.id)
+
+    async def _store(self, params: dict) -> Any:
+        async with self.intake.connection() as connection:
+            try:
+                return await (await connection.execute(_INSERT_AND_ATTACH, params)).fetchone()
+            except psycopg.errors.UndefinedTable:  # incident-management has not published its view yet
+                logger.warning("correlation view missing; alert stored as pending")
+                return await (await connection.execute(_INSERT_PENDING, params)).fetchone()
 
     def correlate(self, alert_id: UUID) -> Outcome:
         """Give a pending alert its incident; leaves it pending when incident-management is down."""

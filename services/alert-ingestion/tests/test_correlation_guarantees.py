@@ -75,3 +75,26 @@ def test_a_refused_incident_leaves_the_alert_visibly_pending(database_url, clean
     with clean_db.connect() as connection:
         row = connection.execute(text("SELECT status, attempts, last_error FROM alert_ingestion.alerts")).one()
     assert row.status == "pending" and row.attempts == 2 and "400" in row.last_error
+
+
+def test_a_saturated_intake_pool_answers_503_not_500(database_url, clean_db):
+    """The only intake connection is stuck behind a table lock: the next alert is told to retry (503)."""
+    app = ingestion_app(database_url, f"http://127.0.0.1:{free_port()}", intake_pool_size=1)
+    with serve_in_thread(app) as alerts_url, clean_db.connect() as locker, ThreadPoolExecutor(1) as pool:
+        app.state.correlator.intake.timeout = 0.5
+        locker.execute(text("LOCK TABLE alert_ingestion.alerts IN EXCLUSIVE MODE"))
+        first = pool.submit(httpx.post, f"{alerts_url}/api/v1/alerts", json=ALERT, timeout=30)
+        blocked = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO alert_ingestion.alerts%'"
+        )
+        with clean_db.connect() as watcher:
+            for _ in range(10_000):
+                if watcher.execute(text(blocked)).scalar():
+                    break
+                watcher.rollback()
+            else:
+                raise AssertionError("the first alert never blocked on the table lock")
+        second = httpx.post(f"{alerts_url}/api/v1/alerts", json=ALERT, timeout=30)
+        locker.rollback()
+        assert first.result().status_code == 201
+    assert second.status_code == 503 and second.json()["error"]["code"] == "dependency_unavailable"
