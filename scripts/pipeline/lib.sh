@@ -107,3 +107,14 @@ podman_health_loop_stop() {
     [[ -f "$pidfile" ]] && kill "$(cat "$pidfile")" 2>/dev/null
     rm -f "$pidfile"
 }
+
+# The podman API socket that `scripts/compose-on-podman.sh --keep` left running (its pid file), if any.
+podman_socket_stop() {
+    local pidfile="$ROOT/.local/podman/service.pid" pid
+    [[ -f "$pidfile" ]] || return 0
+    pid="$(cat "$pidfile")"
+    if [[ -n "$pid" ]] && ps -o args= -p "$pid" 2>/dev/null | grep -q '^podman system service'; then
+        kill "$pid" && say "stopped the podman API socket (pid $pid)"
+    fi
+    rm -f "$pidfile"
+}

@@ -120,13 +120,42 @@ def test_compose_has_the_whole_stack_with_healthchecks_and_limits(compose_model:
 
 
 def test_compose_publishes_the_spec_ports_and_lets_incident_management_scale(compose_model: dict) -> None:
-    published = {name: [port.get("published") for port in service.get("ports", [])] for name, service in compose_model["services"].items()}
+    services = compose_model["services"]
+    published = {name: [port.get("published") for port in service.get("ports", [])] for name, service in services.items()}
     assert published["alert-ingestion"] == ["8001"]
-    assert published["web-ui"] == ["8080"]
+    assert published["oncall-service"] == ["8003"]
+    assert published["notification-service"] == ["8004"]
     assert published["prometheus"] == ["9090"]
     assert published["grafana"] == ["3000"]
     assert published["database"] == [], "the database is internal"
-    assert published["incident-management"] in ([None], [""]), "no fixed host port: --scale must not clash"
+    # --scale incident-management=3: its replicas publish nothing (no clash); the gateway container
+    # publishes host port 8002 and proxies it to every replica.
+    assert published["incident-management"] == [], "replicas must not bind a host port"
+    assert sorted(published["web-ui"]) == ["8002", "8080"]
+    assert {(port["published"], port["target"]) for port in services["web-ui"]["ports"]} == {("8080", 8080), ("8002", 8002)}
+    injected = {config["target"]: compose_model["configs"][config["source"]]["content"] for config in services["web-ui"]["configs"]}
+    server = injected["/etc/nginx/conf.d/incident-management-port.conf"]
+    assert "listen 8002;" in server
+    assert "proxy_pass http://incident-management:8002;" in server
+
+
+def test_no_published_host_port_is_a_range(compose_model: dict) -> None:
+    """podman's Docker API rejects ranges, and Docker hands range ports out round-robin across restarts."""
+    for name, service in compose_model["services"].items():
+        for port in service.get("ports", []):
+            assert "-" not in str(port.get("published", "")), f"{name}: {port}"
+
+
+def test_paging_and_notification_channels_come_from_dotenv(compose_model: dict) -> None:
+    services = compose_model["services"]
+    for name in ("incident-management", "oncall-service"):
+        assert json.loads(services[name]["environment"]["PAGE_CHANNELS"]) == ["mock"], name
+    notification = services["notification-service"]["environment"]
+    for key in ("WEBHOOK_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_STARTTLS"):
+        assert key in notification, key
+    # Unset in .env -> not passed at all (an empty WEBHOOK_URL would be taken as a URL).
+    assert notification["WEBHOOK_URL"] is None
+    assert notification["SMTP_PASSWORD"] is None
 
 
 def test_configuration_and_credentials_come_from_dotenv() -> None:
@@ -138,7 +167,8 @@ def test_configuration_and_credentials_come_from_dotenv() -> None:
     for name, service in raw["services"].items():
         for key, value in (service.get("environment") or {}).items():
             if re.search(r"PASSWORD|DATABASE_URL|SECRET|TOKEN", key):
-                assert str(value).startswith("${"), f"{name}.{key} must come from .env, not a literal"
+                # `${VAR...}` interpolation, or no value at all (passed through from .env / the shell).
+                assert value is None or str(value).startswith("${"), f"{name}.{key} must come from .env, not a literal"
 
 
 # ---------------------------------------------------------------- pipeline
@@ -233,3 +263,42 @@ def test_verify_sums_a_metric_over_all_label_sets(monkeypatch: pytest.MonkeyPatc
     assert verify.metric_total("http://x/metrics", "alerts_received_total") == 5.0
     monkeypatch.setattr(verify, "fetch", lambda url, **_: (0, b""))
     assert verify.wait_healthy(["http://127.0.0.1:9/health"], deadline=0) is False
+
+
+def _verify_module():
+    sys.path.insert(0, str(ROOT / "scripts" / "pipeline"))
+    try:
+        import verify
+    finally:
+        sys.path.pop(0)
+    return verify
+
+
+def test_verify_requires_a_target_for_each_service_job() -> None:
+    verify = _verify_module()
+
+    def target(job: str, health: str = "up") -> dict:
+        return {"labels": {"job": job}, "scrapeUrl": f"http://{job}/metrics", "health": health}
+
+    everything = [target(job) for job in verify.SERVICE_JOBS] + [target("prometheus")]
+    assert verify.target_problems(everything, verify.SERVICE_JOBS) == []
+    # All existing targets up, but DNS discovery found no incident-management replica: not verified.
+    missing = [t for t in everything if t["labels"]["job"] != "incident-management"]
+    assert verify.target_problems(missing, verify.SERVICE_JOBS) == ["job incident-management has no target"]
+    down = [*everything, target("incident-management", "down")]
+    assert verify.target_problems(down, verify.SERVICE_JOBS) == ["incident-management http://incident-management/metrics is down"]
+    assert verify.target_problems([], ()) == ["no active target at all"]
+
+
+def test_verify_health_can_require_the_answering_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    verify = _verify_module()
+    assert verify.split_health("incident-management=http://127.0.0.1:8002/health") == (
+        "incident-management",
+        "http://127.0.0.1:8002/health",
+    )
+    assert verify.split_health("http://127.0.0.1:8080/health?a=b") == (None, "http://127.0.0.1:8080/health?a=b")
+    monkeypatch.setattr(verify, "fetch", lambda url, **_: (200, b'{"status":"ok","service":"web-ui"}'))
+    assert verify.healthy("http://127.0.0.1:8080/health")
+    assert not verify.healthy("incident-management=http://127.0.0.1:8002/health"), "a proxy's own /health is not the service's"
+    monkeypatch.setattr(verify, "fetch", lambda url, **_: (200, b'{"status":"ok","service":"incident-management"}'))
+    assert verify.healthy("incident-management=http://127.0.0.1:8002/health")

@@ -5,7 +5,7 @@ SMTP_PASSWORD is a `SecretStr`: its value never appears in a repr, a log line or
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from platform_common.settings import ServiceSettings
 
@@ -27,6 +27,12 @@ class Settings(ServiceSettings):
     delivery_retry_max_seconds: float = Field(default=300.0, ge=0)
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_interval_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("webhook_url", "smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`WEBHOOK_URL=` in an env file means "not configured", not "post to the empty URL"."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 @lru_cache

@@ -125,3 +125,13 @@ def test_smtp_password_never_shows_in_settings_repr():
     assert "hunter2" not in repr(settings)
     assert "hunter2" not in str(settings.model_dump())
     assert settings.smtp_password.get_secret_value() == "hunter2-very-secret"
+
+
+def test_empty_env_values_mean_not_configured(monkeypatch):
+    from notification.config import Settings
+
+    monkeypatch.setenv("WEBHOOK_URL", "")
+    monkeypatch.setenv("SMTP_USERNAME", " ")
+    monkeypatch.setenv("SMTP_PASSWORD", "")
+    settings = Settings()
+    assert settings.webhook_url is None and settings.smtp_username is None and settings.smtp_password is None
