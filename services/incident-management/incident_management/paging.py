@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from incident_management import service
 from incident_management.tables import pages
-from platform_common.clock import utcnow
+from platform_common import outbox
 from platform_common.http import PeerUnavailable, ServiceClient
 
 logger = logging.getLogger(__name__)
@@ -67,29 +67,9 @@ class Pager:
 
     def deliver_due(self) -> int:
         """Deliver pages that are due, one transaction each; returns how many were handled."""
-        handled = 0
-        while handled < MAX_PAGES_PER_CYCLE:
-            with self.session_factory() as session:
-                page = (
-                    session.execute(
-                        select(pages)
-                        .where(pages.c.status == "pending", pages.c.next_attempt_at <= utcnow())
-                        .order_by(pages.c.next_attempt_at)
-                        .limit(1)
-                        .with_for_update(skip_locked=True)
-                    )
-                    .mappings()
-                    .first()
-                )
-                if page is None:
-                    return handled
-                self._attempt(session, page)
-                session.commit()
-            handled += 1
-        return handled
+        return outbox.drain(self.session_factory, pages, self._attempt, limit=MAX_PAGES_PER_CYCLE)
 
-    def _attempt(self, session: Session, page: RowMapping) -> None:
-        now = utcnow()
+    def _attempt(self, session: Session, page: RowMapping, now: datetime) -> None:
         incident = service.get_or_raise(session, incident_id=page["incident_id"])
         try:
             recipient = page["recipient"] or self._resolve_recipient(session, page, incident, now)

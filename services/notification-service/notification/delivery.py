@@ -24,6 +24,8 @@ from notification.channels import Channel, DeliveryError, Notification
 from notification.config import Settings
 from notification.metrics import count_attempt
 from notification.schemas import NotificationStatus, NotifyRequest
+from notification.tables import notifications
+from platform_common import outbox
 from platform_common.clock import utcnow
 from platform_common.errors import Conflict, InvalidInput
 
@@ -91,17 +93,11 @@ class Dispatcher:
 
     def deliver_due(self) -> int:
         """Deliver notifications that are due, one transaction each; returns how many attempts were made."""
-        handled = 0
-        while handled < MAX_DELIVERIES_PER_CYCLE:
-            with self.session_factory() as session:
-                row = service.claim_due(session, now=self.clock())
-                if row is None:
-                    return handled
-                outcome, duration = self._attempt(session, row)
-                session.commit()
-            count_attempt(row["channel"], outcome=outcome, duration=duration)
-            handled += 1
-        return handled
+        return outbox.drain(self.session_factory, notifications, self._deliver, clock=self.clock, limit=MAX_DELIVERIES_PER_CYCLE)
+
+    def _deliver(self, session: Session, row: RowMapping, now: datetime) -> outbox.AfterCommit:
+        outcome, duration = self._attempt(session, row)
+        return lambda: count_attempt(row["channel"], outcome=outcome, duration=duration)
 
     def _attempt(self, session: Session, row: RowMapping) -> tuple[str, float]:
         attempted_at = self.clock()

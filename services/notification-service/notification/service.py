@@ -81,21 +81,6 @@ def detail(session: Session, *, notification_id: UUID) -> dict[str, Any]:
     return {**row, "delivery_attempts": history}
 
 
-def claim_due(session: Session, *, now: datetime) -> RowMapping | None:
-    """Lock the pending notification that has been due longest; rows another replica holds are skipped."""
-    return (
-        session.execute(
-            select(notifications)
-            .where(notifications.c.status == NotificationStatus.PENDING, notifications.c.next_attempt_at <= now)
-            .order_by(notifications.c.next_attempt_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        .mappings()
-        .first()
-    )
-
-
 def record_attempt(
     session: Session,
     *,

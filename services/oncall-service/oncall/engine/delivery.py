@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oncall import peers
 from oncall.metrics import ESCALATIONS
 from oncall.tables import escalations
+from platform_common import outbox
 from platform_common.http import PeerUnavailable, ServiceClient
 
 logger = logging.getLogger(__name__)
@@ -45,29 +46,12 @@ class Deliverer:
 
     def deliver_due(self) -> int:
         """Deliver every pending escalation that is due; returns how many rows were handled."""
-        handled = 0
-        while handled < MAX_PER_CYCLE:
-            with self.session_factory() as session:
-                now = self.clock()
-                row = (
-                    session.execute(
-                        select(escalations)
-                        .where(escalations.c.status == "pending", escalations.c.next_attempt_at <= now)
-                        .order_by(escalations.c.next_attempt_at)
-                        .limit(1)
-                        .with_for_update(skip_locked=True)
-                    )
-                    .mappings()
-                    .first()
-                )
-                if row is None:
-                    return handled
-                outcome = self.deliver(session, row, now=now)
-                session.commit()
-            if outcome == "paged":
-                ESCALATIONS.labels(row["team"]).inc()
-            handled += 1
-        return handled
+        return outbox.drain(self.session_factory, escalations, self._deliver_claimed, clock=self.clock, limit=MAX_PER_CYCLE)
+
+    def _deliver_claimed(self, session: Session, row: RowMapping, now: datetime) -> outbox.AfterCommit:
+        if self.deliver(session, row, now=now) == "paged":
+            return lambda: ESCALATIONS.labels(row["team"]).inc()
+        return None
 
     def deliver_one(self, escalation_id: Any) -> RowMapping:
         """Deliver one just-claimed escalation now (on-demand escalation); returns its row afterwards."""
