@@ -10,8 +10,8 @@ from platform_common import migrations
 from platform_common.db import create_db_engine, create_session_factory
 from platform_common.errors import install_error_handlers
 from platform_common.health import router as health_router
-from platform_common.logs import RequestIdMiddleware, configure_logging
-from platform_common.metrics import HttpMetricsMiddleware
+from platform_common.logs import configure_logging
+from platform_common.middleware import RequestMiddleware
 from platform_common.settings import ServiceSettings
 from platform_common.worker import PeriodicWorker
 
@@ -62,8 +62,7 @@ def create_service_app(
     app.state.service_name = service_name
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(HttpMetricsMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestMiddleware)
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)

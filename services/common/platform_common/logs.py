@@ -4,10 +4,10 @@ import json
 import logging
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -48,27 +48,12 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
-class RequestIdMiddleware:
-    """Takes the caller's X-Request-ID (or makes one), exposes it to logs and returns it in the response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode())
-        request_id = incoming.decode("latin-1")[:128] if incoming else uuid.uuid4().hex
-        token = _request_id.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"].append((REQUEST_ID_HEADER.encode(), request_id.encode("latin-1")))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            _request_id.reset(token)
+@contextmanager
+def request_id_scope(incoming: bytes | None) -> Iterator[str]:
+    """Within the block, logs carry the caller's request id (or a new one, which is returned)."""
+    request_id = incoming.decode("latin-1")[:128] if incoming else uuid.uuid4().hex
+    token = _request_id.set(request_id)
+    try:
+        yield request_id
+    finally:
+        _request_id.reset(token)
