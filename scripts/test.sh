@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+# The delivery checks use the pipeline's pinned tools (Compose v2, hadolint, detect-secrets) in .local/tools.
+(source scripts/pipeline/lib.sh && ensure_tools)
 rm -f .coverage .coverage.*
 set +e
 .venv/bin/python -m pytest --cov --cov-report=term --cov-fail-under="${COVERAGE_MIN:-90}" "$@"
