@@ -1,6 +1,7 @@
 """Application factory: the wiring every service shares (logging, errors, metrics, health, database,
 migrations, background workers), so each service's `main.py` only declares what is its own."""
 
+import gc
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
@@ -45,6 +46,7 @@ def create_service_app(
             migrations.upgrade(engine, package)
         workers = list(startup(app)) if startup else []
         app.state.workers = workers
+        gc.freeze()  # start-up objects live forever: keep them out of every later full collection
         if settings.background_workers:
             for worker in workers:
                 worker.start()
