@@ -122,7 +122,3 @@ class LocalPostgres:
             with psycopg.connect(self.url(name, "postgresql"), autocommit=True) as conn:
                 conn.execute(init_sql.read_text())
         return self.url(name)
-
-    def drop_database(self, name: str) -> None:
-        with psycopg.connect(self.url("postgres", "postgresql"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
