@@ -50,6 +50,12 @@ def lookup_primary(oncall: ServiceClient, team: str) -> OnCall | None:
     return OnCall(name=primary["name"], email=primary.get("email"))
 
 
+def _record(session: Session, page: RowMapping, kind: str, message: str, now: datetime, **data: Any) -> None:
+    """A timeline event on the page's incident, naming the page."""
+    data = {"page_id": str(page["id"]), **data}
+    service.add_event(session, incident_id=page["incident_id"], kind=kind, actor=ACTOR, message=message, data=data, now=now)
+
+
 def page_message(incident: RowMapping) -> str:
     return (
         f"[{incident['severity'].upper()}] {incident['title']} — service {incident['service']}, "
@@ -81,40 +87,17 @@ class Pager:
             return
         except PageRejected as exc:
             self._finish(session, page, "failed", error=str(exc), now=now)
-            service.add_event(
-                session,
-                incident_id=incident["id"],
-                kind="page_failed",
-                actor=ACTOR,
-                message=f"Page refused by notification-service: {exc}",
-                data={"page_id": str(page["id"])},
-                now=now,
-            )
+            _record(session, page, "page_failed", f"Page refused by notification-service: {exc}", now)
             return
         self._finish(session, page, "sent", now=now, recipient=recipient)
-        service.add_event(
-            session,
-            incident_id=incident["id"],
-            kind="paged",
-            actor=ACTOR,
-            message=f"Paged {recipient} via {', '.join(self.channels)}",
-            data={"page_id": str(page["id"]), "recipient": recipient, "reason": page["reason"], "channels": self.channels},
-            now=now,
-        )
+        message = f"Paged {recipient} via {', '.join(self.channels)}"
+        _record(session, page, "paged", message, now, recipient=recipient, reason=page["reason"], channels=self.channels)
 
     def _resolve_recipient(self, session: Session, page: RowMapping, incident: RowMapping, now: datetime) -> str | None:
         primary = lookup_primary(self.oncall, incident["service"])
         if primary is None:
             self._finish(session, page, "skipped", error="no on-call schedule", now=now)
-            service.add_event(
-                session,
-                incident_id=incident["id"],
-                kind="page_skipped",
-                actor=ACTOR,
-                message=f"Nobody paged: team {incident['service']} has no on-call schedule",
-                data={},
-                now=now,
-            )
+            _record(session, page, "page_skipped", f"Nobody paged: team {incident['service']} has no on-call schedule", now)
             return None
         if incident["assigned_to"] is None:
             service.assign(session, incident=incident, assignee=primary.name, actor=ACTOR, now=now)
@@ -141,15 +124,7 @@ class Pager:
             .values(attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
         )
         if attempts == 1:
-            service.add_event(
-                session,
-                incident_id=page["incident_id"],
-                kind="page_pending",
-                actor=ACTOR,
-                message=f"Page not delivered yet, retrying: {error}",
-                data={"page_id": str(page["id"])},
-                now=now,
-            )
+            _record(session, page, "page_pending", f"Page not delivered yet, retrying: {error}", now)
         logger.warning("page %s pending (attempt %d): %s", page["id"], attempts, error)
 
     @staticmethod
