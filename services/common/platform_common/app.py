@@ -2,12 +2,18 @@
 migrations, background workers), so each service's `main.py` only declares what is its own."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 from fastapi import APIRouter, FastAPI
 
 from platform_common import migrations
+from platform_common.auth.audit import AuditMiddleware, AuditWriter
+from platform_common.auth.credentials import CredentialResolver
+from platform_common.auth.errors import install_access_error_handler
+from platform_common.auth.policy import PUBLIC, check_declared, requires
+from platform_common.auth.principal import Role
 from platform_common.db import create_db_engine, create_session_factory
 from platform_common.errors import install_error_handlers
 from platform_common.health import router as health_router
@@ -15,6 +21,8 @@ from platform_common.logs import configure_logging
 from platform_common.middleware import RequestMiddleware
 from platform_common.settings import ServiceSettings
 from platform_common.worker import PeriodicWorker
+
+logger = logging.getLogger(__name__)
 
 Startup = Callable[[FastAPI], Iterable[PeriodicWorker]]
 """Called once the database is ready: attach clients to `app.state`, return the background workers."""
@@ -42,8 +50,17 @@ def create_service_app(
         engine = create_db_engine(settings.database_url, pool_size=settings.db_pool_size)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        app.state.credentials = CredentialResolver(
+            engine,
+            service_token=settings.service_token,
+            anonymous_role=Role.parse(settings.anonymous_role),
+            cache_seconds=settings.auth_cache_seconds,
+        )
+        _announce_anonymous_access(service_name, settings)
         if settings.migrate_on_start:
             migrations.upgrade(engine, package)
+        app.state.audit = AuditWriter(engine, package)
+        app.state.audit.start()
         workers = list(startup(app)) if startup else []
         app.state.workers = workers
         gc.freeze()  # start-up objects live forever: keep them out of every later full collection
@@ -56,6 +73,7 @@ def create_service_app(
         finally:
             for worker in workers:
                 worker.stop()
+            app.state.audit.stop()
             if shutdown:
                 shutdown(app)
             engine.dispose()
@@ -64,8 +82,22 @@ def create_service_app(
     app.state.service_name = service_name
     app.state.settings = settings
     install_error_handlers(app)
+    install_access_error_handler(app)
+    app.add_middleware(AuditMiddleware, writer_of=app)
     app.add_middleware(RequestMiddleware)
-    app.include_router(health_router)
+    app.include_router(health_router, dependencies=[requires(PUBLIC)])
     for router in routers:
         app.include_router(router)
+    check_declared(app)
     return app
+
+
+def _announce_anonymous_access(service_name: str, settings: ServiceSettings) -> None:
+    if settings.anonymous_role != "none":
+        logger.warning(
+            "ANONYMOUS ACCESS IS ON: %s lets any caller without credentials act as %s (ANONYMOUS_ROLE=%s). "
+            "This is the local profile; bind to loopback only, and set ANONYMOUS_ROLE=none anywhere else.",
+            service_name,
+            settings.anonymous_role,
+            settings.anonymous_role,
+        )

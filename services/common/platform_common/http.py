@@ -12,6 +12,7 @@ import httpx
 
 from platform_common.errors import DependencyUnavailable
 from platform_common.logs import REQUEST_ID_HEADER, current_request_id
+from platform_common.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +33,13 @@ class ServiceClient:
         retries: int = 2,
         backoff: float = 0.1,
         transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
     ) -> None:
         self.name = name
         self.retries = retries
         self.backoff = backoff
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport, headers=headers)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send a request, retrying transport errors and 502/503/504; return the last response."""
@@ -67,3 +70,8 @@ class ServiceClient:
 
     def close(self) -> None:
         self._client.close()
+
+
+def peer_client(name: str, base_url: str, settings: ServiceSettings) -> ServiceClient:
+    """A client for a peer service with this service's timeouts, retries and service credential."""
+    return ServiceClient(name, base_url, timeout=settings.http_timeout_seconds, retries=settings.http_retries, token=settings.service_token)

@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     engine = create_db_engine(ServiceSettings().database_url, pool_size=1)
     try:
         if args.action == "upgrade":
-            migrations.upgrade(engine, args.package, args.revision or "head")
+            migrations.upgrade(engine, args.package, args.revision or "heads")
         else:
             migrations.downgrade(engine, args.package, args.revision or "base")
     finally:

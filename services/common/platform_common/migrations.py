@@ -31,7 +31,7 @@ def _run(engine: Engine, package: str, action, revision: str) -> None:
             connection.commit()
 
 
-def upgrade(engine: Engine, package: str, revision: str = "head") -> None:
+def upgrade(engine: Engine, package: str, revision: str = "heads") -> None:
     _run(engine, package, command.upgrade, revision)
 
 

@@ -1,0 +1,90 @@
+"""What each route requires, declared on the route: `dependencies=[requires(RESPONDER)]`.
+
+Deny by default: `check_declared` (called when the app is built) refuses to build an app with a route
+that declares no policy, so an undeclared route can never be served. Handlers that need the caller take
+`PrincipalDep`; where data is scoped (a user's own tokens) the service layer checks again.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.params import Depends as DependsParam
+from fastapi.routing import APIRoute
+
+from platform_common.auth.errors import Forbidden, Unauthenticated
+from platform_common.auth.principal import Principal, Role
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    allows: Callable[[Principal], bool]
+    description: str
+
+
+def _person_at_least(role: Role) -> Callable[[Principal], bool]:
+    """Users and anonymous callers by role; a peer service may do what an admin may."""
+    return lambda p: p.kind == "service" or (p.kind in ("user", "anonymous") and p.role >= role)
+
+
+PUBLIC = Policy("public", lambda p: True, "anyone, no credential needed")
+IDENTIFIED = Policy("identified", lambda p: p.kind != "anonymous" or p.role > Role.none, "any valid credential")
+VIEWER = Policy("viewer", _person_at_least(Role.viewer), "viewer, responder, admin or a service")
+RESPONDER = Policy("responder", _person_at_least(Role.responder), "responder, admin or a service")
+ADMIN = Policy("admin", _person_at_least(Role.admin), "admin or a service")
+INTERNAL = Policy("internal", _person_at_least(Role.admin), "a service credential or an admin (routes only services call)")
+INGEST = Policy(
+    "ingest",
+    lambda p: p.kind in ("integration", "service") or (p.kind in ("user", "anonymous") and p.role >= Role.responder),
+    "an integration key, a responder, an admin or a service",
+)
+POLICIES = (PUBLIC, IDENTIFIED, VIEWER, RESPONDER, ADMIN, INTERNAL, INGEST)
+
+
+async def current_principal(request: Request) -> Principal:
+    """The caller, resolved once per request (cached on the request) by the app's resolver."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = await request.app.state.credentials.resolve(request)
+        request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def requires(policy: Policy) -> DependsParam:
+    async def check(request: Request) -> None:
+        if policy is PUBLIC:
+            return
+        principal = await current_principal(request)
+        if not policy.allows(principal):
+            if principal.kind == "anonymous":
+                raise Unauthenticated("Credentials required")
+            raise Forbidden(f"This needs {policy.description}")
+
+    check.policy = policy  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def route_policy(route: APIRoute) -> Policy | None:
+    for dependency in route.dependant.dependencies:
+        policy = getattr(dependency.call, "policy", None)
+        if policy is not None:
+            return policy
+    return None
+
+
+def route_policies(app: FastAPI) -> dict[tuple[str, str], Policy | None]:
+    """(method, path template) → the declared policy (None when a route declares none)."""
+    return {
+        (method, route.path): route_policy(route) for route in app.routes if isinstance(route, APIRoute) for method in sorted(route.methods)
+    }
+
+
+def check_declared(app: FastAPI) -> None:
+    undeclared = sorted(f"{method} {path}" for (method, path), policy in route_policies(app).items() if policy is None)
+    if undeclared:
+        raise RuntimeError(f"routes without a declared access policy (deny by default): {', '.join(undeclared)}")
