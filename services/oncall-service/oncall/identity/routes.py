@@ -111,7 +111,7 @@ def delete_user(user_id: UUID, session: SessionDep) -> Response:
     "/users/{user_id}/tokens",
     response_model=TokenCreated,
     status_code=status.HTTP_201_CREATED,
-    dependencies=[requires(IDENTIFIED)],
+    dependencies=[requires(VIEWER)],
     responses=_404,
 )
 def create_token(user_id: UUID, data: TokenCreate, principal: PrincipalDep, session: SessionDep) -> TokenCreated:
@@ -122,14 +122,14 @@ def create_token(user_id: UUID, data: TokenCreate, principal: PrincipalDep, sess
     return TokenCreated.model_validate(created)
 
 
-@router.get("/users/{user_id}/tokens", response_model=list[TokenOut], dependencies=[requires(IDENTIFIED)], responses=_404)
+@router.get("/users/{user_id}/tokens", response_model=list[TokenOut], dependencies=[requires(VIEWER)], responses=_404)
 def list_tokens(user_id: UUID, principal: PrincipalDep, session: SessionDep) -> list[TokenOut]:
     secrets.check_may_manage(principal, user_id)
     return [TokenOut.model_validate(row) for row in secrets.list_tokens(session, user_id=user_id)]
 
 
 @router.delete(
-    "/users/{user_id}/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[requires(IDENTIFIED)], responses=_404
+    "/users/{user_id}/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[requires(VIEWER)], responses=_404
 )
 def revoke_token(user_id: UUID, token_id: UUID, principal: PrincipalDep, session: SessionDep) -> Response:
     """Revoke a token: every replica refuses it within a few seconds."""
