@@ -1,5 +1,8 @@
 -- wrk script for bench/ingest: POSTs alerts spread over SERVICES x 4 severities and counts answers.
 local services = tonumber(os.getenv("BENCH_SERVICES") or "20")
+local key = os.getenv("BENCH_INTEGRATION_KEY")  -- set: every request authenticates with it
+local headers = {["Content-Type"] = "application/json"}
+if key and key ~= "" then headers["Authorization"] = "Bearer " .. key end
 local severities = {"critical", "high", "medium", "low"}
 local threads = {}
 local counter = 0
@@ -17,7 +20,7 @@ function request()
   local body = string.format(
     '{"service":"bench-%d","severity":"%s","message":"bench alert %d-%d","labels":{"bench":"true"}}',
     n % services, severities[(math.floor(n / services) % 4) + 1], id, counter)
-  return wrk.format("POST", "/api/v1/alerts", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/api/v1/alerts", headers, body)
 end
 
 function response(status, headers, body)

@@ -1,6 +1,8 @@
 """Identity and access on a real database: users, roles, tokens, integrations, login, audit (SPEC §10)."""
 
+import logging
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from oncall.main import create_app
 
-ADMIN_TOKEN = "test-bootstrap-admin-token-0123456789"  # noqa: S105 - a test credential
+ADMIN_TOKEN = "test-bootstrap-admin-token-0123456789"
 
 
 @pytest.fixture
@@ -94,7 +96,7 @@ def test_a_revoked_token_or_deleted_user_is_refused(app_client: TestClient) -> N
 
 def test_users_manage_their_own_tokens_only(app_client: TestClient) -> None:
     viewer_id, viewer = make_user(app_client, "viewer")
-    responder_id, responder = make_user(app_client, "responder")
+    responder_id, _ = make_user(app_client, "responder")
     own = app_client.post(f"/api/v1/users/{viewer_id}/tokens", json={"name": "laptop"}, headers=bearer(viewer))
     assert own.status_code == 201 and own.json()["token"].startswith("ipt_")
     assert app_client.post(f"/api/v1/users/{responder_id}/tokens", json={"name": "x"}, headers=bearer(viewer)).status_code == 403
@@ -167,3 +169,36 @@ def test_revocation_holds_once_the_cache_expires(oncall_settings, clean_db) -> N
         client.delete(f"/api/v1/users/{user_id}/tokens/{token_id}", headers=ADMIN)
         time.sleep(0.6)  # the cache lifetime this test configured, not a performance threshold
         assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+
+
+def test_a_schedule_member_can_be_a_platform_user(app_client: TestClient) -> None:
+    user_id, _ = make_user(app_client, "responder")
+    schedule = {
+        "team": "payments",
+        "rotation_type": "weekly",
+        "start": "2026-01-05",
+        "members": [{"user_id": user_id}, {"name": "Bob", "email": "bob@example.org"}],
+    }
+    created = app_client.post("/api/v1/schedules", json=schedule, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    assert created.json()["members"][0] == {"name": "Responder Person", "email": "responder@example.org", "role": None, "user_id": user_id}
+    app_client.patch(f"/api/v1/users/{user_id}", json={"name": "Rita Renamed"}, headers=ADMIN)
+    assert app_client.get("/api/v1/schedules/payments", headers=ADMIN).json()["members"][0]["name"] == "Rita Renamed"
+    unknown = app_client.put("/api/v1/schedules/payments", json={"members": [{"user_id": str(uuid.uuid4())}]}, headers=ADMIN)
+    assert unknown.status_code == 422 and "unknown user ids" in unknown.text
+    assert app_client.put("/api/v1/schedules/payments", json={"members": [{"name": "No Email"}]}, headers=ADMIN).status_code == 422
+    app_client.delete(f"/api/v1/users/{user_id}", headers=ADMIN)
+    kept = app_client.get("/api/v1/schedules/payments", headers=ADMIN).json()["members"][0]
+    assert (kept["name"], kept["user_id"]) == ("Rita Renamed", None) or (kept["name"], kept["user_id"]) == ("Responder Person", None)
+
+
+def test_secrets_are_never_logged(app_client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    _, token = make_user(app_client, "viewer", password="correct horse battery")
+    app_client.post("/api/v1/auth/login", json={"email": "viewer@example.org", "password": "correct horse battery"})
+    app_client.post("/api/v1/auth/login", json={"email": "viewer@example.org", "password": "wrong password here"})
+    key = app_client.post("/api/v1/integrations", json={"name": "x"}, headers=ADMIN).json()["key"]
+    app_client.get("/api/v1/auth/me", headers=bearer(token))
+    logged = caplog.text
+    for secret in (token, key, ADMIN_TOKEN, "correct horse battery", "wrong password here", app_client.cookies.get("incident_session")):
+        assert secret and secret not in logged

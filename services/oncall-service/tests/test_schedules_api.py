@@ -27,7 +27,7 @@ def test_seed_example_with_roles_gets_defaults_and_answers_current(client):
     }
     schedule = create(client, body)
     assert (schedule["handoff_time"], schedule["timezone"], schedule["escalation_minutes"]) == ("09:00", "UTC", 15)
-    assert schedule["members"][0] == {"name": "Alice", "email": "alice@example.org", "role": "primary"}
+    assert schedule["members"][0] == {"name": "Alice", "email": "alice@example.org", "role": "primary", "user_id": None}
     current = client.get("/api/v1/oncall/current", params={"team": "payments"})
     assert current.status_code == 200
     data = current.json()
