@@ -1,8 +1,8 @@
-"""What oncall-service asks of its peers: incidents from incident-management (and their timeline),
-pages through notification-service. A peer that is down raises `PeerUnavailable`; a peer that refuses
-a request raises `PeerRejected` (retrying would not help)."""
+"""What oncall-service asks of its peers: an incident and its timeline from incident-management, pages
+through notification-service. Which incidents are due for escalation is not asked over HTTP: it is read
+from the view incident-management publishes (see `engine/due.py`). A peer that is down raises
+`PeerUnavailable`; a peer that refuses a request raises `PeerRejected` (retrying would not help)."""
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,8 +11,6 @@ from uuid import UUID
 from platform_common.http import PeerUnavailable, ServiceClient
 
 ACTOR = "oncall-service"
-PAGE_SIZE = 500
-MAX_OPEN_INCIDENTS = 10 * PAGE_SIZE  # one cycle looks at this many open incidents at most
 
 
 class PeerRejected(Exception):
@@ -49,17 +47,6 @@ def _check(response, what: str) -> None:
         raise PeerRejected(f"{what}: HTTP {response.status_code} {response.text[:200]}")
 
 
-def open_incidents(incidents: ServiceClient) -> Iterator[Incident]:
-    """Unacknowledged incidents, newest first, page by page."""
-    for offset in range(0, MAX_OPEN_INCIDENTS, PAGE_SIZE):
-        response = incidents.get("/api/v1/incidents", params={"status": "open", "limit": PAGE_SIZE, "offset": offset})
-        _check(response, "listing open incidents")
-        rows = response.json()
-        yield from (Incident.from_json(row) for row in rows)
-        if len(rows) < PAGE_SIZE:
-            return
-
-
 def get_incident(incidents: ServiceClient, incident_id: UUID) -> Incident | None:
     """The incident, or None when incident-management does not know it."""
     response = incidents.get(f"/api/v1/incidents/{incident_id}")
@@ -80,10 +67,18 @@ def page(notifier: ServiceClient, *, incident_id: UUID, channel: str, recipient:
 
 
 def record_event(
-    incidents: ServiceClient, *, incident_id: UUID, kind: str, message: str, data: dict[str, Any], assigned_to: str | None = None
+    incidents: ServiceClient,
+    *,
+    incident_id: UUID,
+    kind: str,
+    key: str,
+    message: str,
+    data: dict[str, Any],
+    assigned_to: str | None = None,
 ) -> None:
+    """One timeline event; the idempotency key lets incident-management recognise a retried write."""
     body: dict[str, Any] = {"kind": kind, "actor": ACTOR, "message": message, "data": data}
     if assigned_to is not None:
         body["assigned_to"] = assigned_to
-    response = incidents.post(f"/api/v1/incidents/{incident_id}/timeline", json=body)
+    response = incidents.post(f"/api/v1/incidents/{incident_id}/timeline", json=body, headers={"Idempotency-Key": key})
     _check(response, f"recording {kind} on incident {incident_id}")

@@ -142,3 +142,9 @@ SCHEDULE = {
     "members": [{"name": "Alice", "email": "alice@example.org"}, {"name": "Bob", "email": "bob@example.org"}],
     "escalation_levels": [{"name": "Erin", "email": "erin@example.org"}],
 }
+
+
+@pytest.fixture
+def oncall_settings(database_url: str):
+    """Build oncall-service settings on the test database: `oncall_settings(anonymous_role="none", ...)`."""
+    return lambda **overrides: make_settings(database_url, **overrides)

@@ -134,7 +134,7 @@ def test_further_levels_follow_the_policy_frozen_at_the_first_escalation(schedul
 
 
 def test_two_replicas_running_the_same_cycle_escalate_and_page_exactly_once(
-    schedule, make_engine, open_incident, notifier, clock, clean_db
+    schedule, make_engine, open_incident, incident_management, notifier, clock, clean_db
 ):
     stand_in, _ = notifier
     replicas = [make_engine(), make_engine()]
@@ -155,9 +155,11 @@ def test_two_replicas_running_the_same_cycle_escalate_and_page_exactly_once(
             thread.join(timeout=60)
     rows = escalation_rows(clean_db)
     assert sorted((str(r["incident_id"]), r["level"]) for r in rows) == sorted((i["id"], 1) for i in incidents)
-    assert {r["status"] for r in rows} == {"paged"}
+    assert {(r["status"], r["attempts"]) for r in rows} == {("paged", 1)}, "each row delivered by one replica, once"
     assert len(stand_in.pages) == len(incidents) * len(CHANNELS)
     assert len({p["key"] for p in stand_in.pages}) == len(stand_in.pages)
+    for incident in incidents:
+        assert len([e for e in timeline(incident_management, incident["id"]) if e["kind"] == "escalated"]) == 1
 
 
 def test_acknowledged_incidents_are_never_escalated(schedule, make_engine, open_incident, incident_management, notifier, clock, clean_db):
@@ -199,10 +201,18 @@ def test_teams_without_a_schedule_are_left_alone(make_engine, open_incident, clo
     assert escalation_rows(clean_db) == []
 
 
-def test_incident_management_down_skips_the_cycle_without_crashing(schedule, make_engine, clock):
+def test_incident_management_down_still_claims_due_levels_and_keeps_them_pending(
+    schedule, make_engine, open_incident, notifier, clock, clean_db
+):
+    """What is due is read from the database, so an outage of incident-management delays only the page."""
+    incident = open_incident()
     engine = make_engine(incidents_url=f"http://127.0.0.1:{free_port()}")
-    clock.advance(hours=1)
-    assert engine.run_cycle() == {"claimed": 0, "delivered": 0}
+    clock.advance(minutes=16)
+    assert engine.run_cycle() == {"claimed": 1, "delivered": 1}
+    (row,) = escalation_rows(clean_db, incident["id"])
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert "incident-management is unavailable" in row["last_error"]
+    assert notifier[0].pages == []
 
 
 def test_notification_service_down_keeps_the_escalation_pending_and_a_restarted_replica_delivers_it(

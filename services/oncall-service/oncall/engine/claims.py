@@ -1,7 +1,9 @@
-"""Step 1 of escalation: decide that an incident's next level is due and claim it exactly once.
+"""Step 1 of escalation, the claim: take an incident's next level exactly once.
 
-Every function here runs inside the caller's transaction; `claim_next_level` takes the incident's
-advisory lock, so replicas looking at the same incident one after the other see each other's claims.
+`due.due_levels` says which levels look due; `claim_next_level` re-checks under the incident's advisory
+transaction lock and inserts one `escalations` row (UNIQUE(incident_id, level)), so replicas claiming
+the same incident one after the other see each other's claims. It runs inside the caller's
+transaction, which the caller commits before anything is sent.
 """
 
 from dataclasses import dataclass
@@ -14,7 +16,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from oncall import service
-from oncall.peers import Incident
 from oncall.tables import escalation_policies, escalations
 from platform_common.db import advisory_xact_lock
 
@@ -24,43 +25,12 @@ class NotEscalated(Exception):
 
 
 @dataclass(frozen=True)
-class Progress:
-    """An incident's escalation so far: its frozen policy (None before the first level) and last level."""
+class Candidate:
+    """What a claim needs to know of an incident: its team (the incident's service) and its age."""
 
-    snapshot: dict[str, Any] | None
-    last_level: int
-
-    def next_due(self, incident: Incident, schedule: dict[str, Any] | None) -> datetime | None:
-        """When the next level falls due (None: no policy or no level left)."""
-        policy = self.snapshot or (snapshot_policy_shape(schedule) if schedule else None)
-        if policy is None or self.last_level >= policy["level_count"]:
-            return None
-        return incident.created_at + timedelta(minutes=policy["escalation_minutes"] * (self.last_level + 1))
-
-
-def snapshot_policy_shape(schedule: dict[str, Any]) -> dict[str, Any]:
-    """The policy a schedule would freeze, without naming the secondary yet (cheap: no rotation math)."""
-    return {"escalation_minutes": schedule["escalation_minutes"], "level_count": 1 + len(schedule["escalation_levels"])}
-
-
-def progress(session: Session, *, incident_ids: list[UUID]) -> dict[UUID, Progress]:
-    """Progress of every listed incident that has started escalating."""
-    last = (
-        select(escalations.c.incident_id, func.max(escalations.c.level).label("last_level"))
-        .where(escalations.c.incident_id.in_(incident_ids))
-        .group_by(escalations.c.incident_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(escalation_policies.c.incident_id, escalation_policies.c.snapshot, last.c.last_level)
-        .outerjoin(last, last.c.incident_id == escalation_policies.c.incident_id)
-        .where(escalation_policies.c.incident_id.in_(incident_ids))
-    ).all()
-    return {incident_id: Progress(_with_count(snapshot), last_level or 0) for incident_id, snapshot, last_level in rows}
-
-
-def _with_count(snapshot: dict[str, Any]) -> dict[str, Any]:
-    return {**snapshot, "level_count": len(snapshot["levels"])}
+    id: UUID
+    team: str
+    created_at: datetime
 
 
 def freeze_policy(session: Session, schedule: dict[str, Any], *, now: datetime) -> dict[str, Any]:
@@ -71,18 +41,20 @@ def freeze_policy(session: Session, schedule: dict[str, Any], *, now: datetime) 
 
 
 def claim_next_level(
-    session: Session, *, incident: Incident, schedule: dict[str, Any] | None, now: datetime, manual: bool, reason: str | None = None
+    session: Session, *, incident: Candidate, team_policy: dict[str, Any] | None, now: datetime, manual: bool, reason: str | None = None
 ) -> RowMapping:
     """Claim the incident's next escalation level (a pending `escalations` row) or raise NotEscalated.
 
-    Automatic claims need the level to be due; manual ones (`POST /api/v1/escalate`) do not.
+    The first claim freezes `team_policy` (`freeze_policy` of the team's schedule as of `now`; None when
+    the team has none). Automatic claims need the level to be due; manual ones (`POST /api/v1/escalate`)
+    do not.
     """
     advisory_xact_lock(session, f"oncall:escalate:{incident.id}")
     policy = session.execute(select(escalation_policies.c.snapshot).where(escalation_policies.c.incident_id == incident.id)).scalar()
     if policy is None:
-        if schedule is None:
+        if team_policy is None:
             raise NotEscalated(f"team '{incident.team}' has no on-call schedule")
-        policy = freeze_policy(session, schedule, now=now)
+        policy = team_policy
         session.execute(
             pg_insert(escalation_policies)
             .values(

@@ -17,14 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oncall import peers, service
-from oncall.engine.claims import NotEscalated, Progress, claim_next_level, progress
+from oncall.engine.claims import Candidate, NotEscalated, claim_next_level, freeze_policy
 from oncall.engine.delivery import Deliverer
+from oncall.engine.due import BATCH_SIZE, due_levels
 from platform_common.clock import utcnow
 from platform_common.errors import Conflict, NotFound
-from platform_common.http import PeerUnavailable, ServiceClient
+from platform_common.http import ServiceClient
 
 logger = logging.getLogger(__name__)
-_NO_PROGRESS = Progress(snapshot=None, last_level=0)
 
 
 @dataclass
@@ -35,48 +35,48 @@ class EscalationEngine:
     channels: list[str]
     max_backoff_seconds: float = 60.0
     clock: Callable[[], datetime] = utcnow
+    batch_size: int = BATCH_SIZE
     deliverer: Deliverer = field(init=False)
 
     def __post_init__(self) -> None:
         self.deliverer = Deliverer(self.session_factory, self.incidents, self.notifier, self.channels, self.max_backoff_seconds, self.clock)
 
     def run_cycle(self) -> dict[str, int]:
-        """Claim every level that fell due, then deliver pending ones. A peer down ends the step, not the worker."""
+        """Claim every level that fell due, then deliver pending ones."""
         claimed = self.claim_due()
         delivered = self.deliverer.deliver_due()
         return {"claimed": claimed, "delivered": delivered}
 
     def claim_due(self) -> int:
-        try:
-            open_incidents = list(peers.open_incidents(self.incidents))
-        except (PeerUnavailable, peers.PeerRejected) as exc:
-            logger.warning("escalation scan skipped: %s", exc)
-            return 0
-        if not open_incidents:
-            return 0
+        """Claim every level due now, earliest deadline first, batch after batch until none is left."""
         now = self.clock()
-        with self.session_factory() as session:
-            schedules = self._schedules(session, {incident.team for incident in open_incidents})
-            known = progress(session, incident_ids=[incident.id for incident in open_incidents])
+        team_policies: dict[str, dict[str, Any] | None] = {}  # `now` is one per cycle: one policy per team
         claimed = 0
-        for incident in open_incidents:
-            schedule = schedules.get(incident.team)
-            due = known.get(incident.id, _NO_PROGRESS).next_due(incident, schedule)
-            if due is not None and due <= now and self._claim(incident, schedule, now=now, manual=False) is not None:
-                claimed += 1
-        return claimed
+        after = None
+        while True:
+            with self.session_factory() as session:
+                batch = due_levels(session, now=now, after=after, limit=self.batch_size)
+                for team in {due.incident.team for due in batch} - team_policies.keys():
+                    team_policies[team] = self._team_policy(session, team, now=now)
+            for due in batch:
+                if self._claim(due.incident, team_policies[due.incident.team], now=now, manual=False) is not None:
+                    claimed += 1
+            if len(batch) < self.batch_size:
+                return claimed
+            after = batch[-1].cursor
 
     @staticmethod
-    def _schedules(session: Session, teams: set[str]) -> dict[str, dict[str, Any]]:
-        found = {team: service.find(session, team=team) for team in teams}
-        return {team: schedule for team, schedule in found.items() if schedule is not None}
+    def _team_policy(session: Session, team: str, *, now: datetime) -> dict[str, Any] | None:
+        """The policy a first claim would freeze for the team at `now` (None: the team has no schedule)."""
+        schedule = service.find(session, team=team)
+        return None if schedule is None else freeze_policy(session, schedule, now=now)
 
     def _claim(
-        self, incident: peers.Incident, schedule: dict[str, Any] | None, *, now: datetime, manual: bool, reason: str | None = None
+        self, incident: Candidate, team_policy: dict[str, Any] | None, *, now: datetime, manual: bool, reason: str | None = None
     ) -> RowMapping | None:
         with self.session_factory() as session:
             try:
-                row = claim_next_level(session, incident=incident, schedule=schedule, now=now, manual=manual, reason=reason)
+                row = claim_next_level(session, incident=incident, team_policy=team_policy, now=now, manual=manual, reason=reason)
                 session.commit()
             except (NotEscalated, IntegrityError) as exc:
                 session.rollback()
@@ -93,8 +93,9 @@ class EscalationEngine:
             raise NotFound(f"Incident {incident_id} not found")
         if incident.status == "resolved":
             raise Conflict(f"Incident {incident_id} is resolved")
+        now = self.clock()
         with self.session_factory() as session:
-            schedule = service.find(session, team=incident.team)
-        row = self._claim(incident, schedule, now=self.clock(), manual=True, reason=reason)
+            team_policy = self._team_policy(session, incident.team, now=now)
+        row = self._claim(Candidate(incident.id, incident.team, incident.created_at), team_policy, now=now, manual=True, reason=reason)
         assert row is not None  # manual claims raise instead
         return self.deliverer.deliver_one(row["id"])

@@ -1,8 +1,11 @@
 """Step 2 of escalation: deliver claimed levels — page the new assignee, record it on the incident.
 
-Each pending row is handled in its own transaction holding its row lock (`FOR UPDATE SKIP LOCKED`), so
-two replicas never deliver the same row at once. Pages carry idempotency keys, so a delivery retried
-after a failure half-way never pages twice.
+No transaction or lock is held while a peer is called. A pending row that is due is taken with
+`FOR UPDATE SKIP LOCKED` and leased in a short transaction (its `next_attempt_at` moves `LEASE_SECONDS`
+ahead, so no other replica takes it meanwhile); then the pages and the timeline event are sent; then the
+outcome is written in a second short transaction, only if the lease is still ours. A replica that dies
+mid-delivery leaves the row to be taken again when the lease runs out; idempotency keys on the pages and
+the timeline event make that second attempt a no-op where the first got through.
 """
 
 import logging
@@ -22,10 +25,16 @@ from platform_common.http import PeerUnavailable, ServiceClient
 
 logger = logging.getLogger(__name__)
 MAX_PER_CYCLE = 50
+# Longer than a whole delivery: every peer call with its timeout and retries (about 25 s by default).
+LEASE_SECONDS = 60.0
 
 
 def page_key(row: RowMapping, channel: str) -> str:
     return f"escalation:{row['incident_id']}:{row['level']}:{channel}"
+
+
+def event_key(row: RowMapping) -> str:
+    return f"escalation-event:{row['incident_id']}:{row['level']}"
 
 
 def page_message(row: RowMapping, incident: peers.Incident) -> str:
@@ -33,6 +42,12 @@ def page_message(row: RowMapping, incident: peers.Incident) -> str:
         f"[ESCALATED level {row['level']}] [{incident.severity.upper()}] {incident.title} — service {incident.team}, "
         f"incident {incident.id}: {row['reason']}"
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    error: str | None = None
 
 
 @dataclass
@@ -45,40 +60,65 @@ class Deliverer:
     clock: Callable[[], datetime]
 
     def deliver_due(self) -> int:
-        """Deliver every pending escalation that is due; returns how many rows were handled."""
-        return outbox.drain(self.session_factory, escalations, self._deliver_claimed, clock=self.clock, limit=MAX_PER_CYCLE)
-
-    def _deliver_claimed(self, session: Session, row: RowMapping, now: datetime) -> outbox.AfterCommit:
-        if self.deliver(session, row, now=now) == "paged":
-            return lambda: ESCALATIONS.labels(row["team"]).inc()
-        return None
+        """Deliver pending escalations that are due, at most `MAX_PER_CYCLE`; returns how many were handled."""
+        handled = 0
+        while handled < MAX_PER_CYCLE:
+            with self.session_factory() as session:
+                now = self.clock()
+                row = outbox.claim_due(session, escalations, now=now)
+                if row is None:
+                    return handled
+                leased = self._lease(session, row, now=now)
+            self._deliver(leased)
+            handled += 1
+        return handled
 
     def deliver_one(self, escalation_id: Any) -> RowMapping:
         """Deliver one just-claimed escalation now (on-demand escalation); returns its row afterwards."""
         with self.session_factory() as session:
+            now = self.clock()
             row = (
                 session.execute(
                     select(escalations)
-                    .where(escalations.c.id == escalation_id, escalations.c.status == "pending")
+                    .where(escalations.c.id == escalation_id, escalations.c.status == "pending", escalations.c.next_attempt_at <= now)
                     .with_for_update(skip_locked=True)
                 )
                 .mappings()
                 .first()
             )
-            if row is not None:
-                outcome = self.deliver(session, row, now=self.clock())
-                session.commit()
-                if outcome == "paged":
-                    ESCALATIONS.labels(row["team"]).inc()
+            leased = self._lease(session, row, now=now) if row is not None else None
+        if leased is not None:
+            self._deliver(leased)
+        with self.session_factory() as session:
             return session.execute(select(escalations).where(escalations.c.id == escalation_id)).mappings().one()
 
-    def deliver(self, session: Session, row: RowMapping, *, now: datetime) -> str:
-        """Page and record one escalation; returns its new status (pending when a peer is down)."""
+    @staticmethod
+    def _lease(session: Session, row: RowMapping, *, now: datetime) -> RowMapping:
+        """Hold the locked row for this replica for `LEASE_SECONDS`, and commit (releasing the lock)."""
+        leased = (
+            session.execute(
+                update(escalations)
+                .where(escalations.c.id == row["id"])
+                .values(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS))
+                .returning(escalations)
+            )
+            .mappings()
+            .one()
+        )
+        session.commit()
+        return leased
+
+    def _deliver(self, row: RowMapping) -> None:
+        outcome = self._send(row)
+        if self._record(row, outcome) and outcome.status == "paged":
+            ESCALATIONS.labels(row["team"]).inc()
+
+    def _send(self, row: RowMapping) -> Outcome:
+        """Page and record one escalation on the incident (peers only, no database)."""
         try:
             incident = peers.get_incident(self.incidents, row["incident_id"])
             if incident is None or incident.status == "resolved" or (not row["manual"] and incident.status != "open"):
-                state = "gone" if incident is None else incident.status
-                return self._finish(session, row, "cancelled", now=now, error=f"incident is {state}")
+                return Outcome("cancelled", f"incident is {'gone' if incident is None else incident.status}")
             for channel in self.channels:
                 peers.page(
                     self.notifier,
@@ -92,6 +132,7 @@ class Deliverer:
                 self.incidents,
                 incident_id=incident.id,
                 kind="escalated",
+                key=event_key(row),
                 assigned_to=row["name"],
                 message=f"Escalated to level {row['level']}: {row['name']} ({row['email']}) — {row['reason']}",
                 data={
@@ -105,29 +146,39 @@ class Deliverer:
                 },
             )
         except PeerUnavailable as exc:
-            return self._retry_later(session, row, str(exc), now)
+            return Outcome("pending", str(exc))
         except peers.PeerRejected as exc:
             logger.error("escalation %s of incident %s failed: %s", row["level"], row["incident_id"], exc)
-            return self._finish(session, row, "failed", now=now, error=str(exc))
+            return Outcome("failed", str(exc))
         logger.info("incident %s escalated to level %s (%s)", row["incident_id"], row["level"], row["name"])
-        return self._finish(session, row, "paged", now=now)
+        return Outcome("paged")
 
-    def _retry_later(self, session: Session, row: RowMapping, error: str, now: datetime) -> str:
+    def _record(self, row: RowMapping, outcome: Outcome) -> bool:
+        """Write the outcome if the lease is still ours (False: it ran out and another replica took the row)."""
+        now = self.clock()
         attempts = row["attempts"] + 1
-        delay = min(self.max_backoff_seconds, 2.0**attempts)
-        session.execute(
-            update(escalations)
-            .where(escalations.c.id == row["id"])
-            .values(attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
-        )
-        logger.warning("escalation %s of incident %s pending (attempt %d): %s", row["level"], row["incident_id"], attempts, error)
-        return "pending"
-
-    @staticmethod
-    def _finish(session: Session, row: RowMapping, status: str, *, now: datetime, error: str | None = None) -> str:
-        session.execute(
-            update(escalations)
-            .where(escalations.c.id == row["id"])
-            .values(status=status, attempts=row["attempts"] + 1, last_error=error, delivered_at=now)
-        )
-        return status
+        if outcome.status == "pending":
+            retry_at = now + timedelta(seconds=min(self.max_backoff_seconds, 2.0**attempts))
+            values: dict[str, Any] = {"next_attempt_at": retry_at}
+            logger.warning(
+                "escalation %s of incident %s pending (attempt %d): %s", row["level"], row["incident_id"], attempts, outcome.error
+            )
+        else:
+            values = {"status": outcome.status, "delivered_at": now}
+        with self.session_factory() as session:
+            recorded = session.execute(
+                update(escalations)
+                .where(
+                    escalations.c.id == row["id"],
+                    escalations.c.status == "pending",
+                    escalations.c.next_attempt_at == row["next_attempt_at"],
+                )
+                .values(**values, attempts=attempts, last_error=outcome.error)
+                .returning(escalations.c.id)
+            ).first()
+            session.commit()
+        if recorded is None:
+            logger.warning(
+                "escalation %s of incident %s: lease lost, outcome %s not recorded", row["level"], row["incident_id"], outcome.status
+            )
+        return recorded is not None
