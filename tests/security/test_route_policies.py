@@ -12,7 +12,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
-from platform_common.auth.policy import POLICIES, check_declared, route_policies
+from platform_common.auth.policy import POLICIES, PUBLIC, check_declared, route_policies
 from platform_common.auth.principal import Principal, Role
 from tests.support.apps import unreachable_url
 
@@ -120,7 +120,7 @@ def test_every_route_declares_a_policy_and_enforces_it(
         for name in CALLERS:
             caller = callers[name]
             answer = client.request(method, _url(path, caller), headers=caller["headers"], json={} if method != "GET" else None)
-            allowed = caller["principal"] is not None and policy.allows(caller["principal"])
+            allowed = policy is PUBLIC or (caller["principal"] is not None and policy.allows(caller["principal"]))
             expected = "allowed" if allowed else ("401" if name in ("anonymous", "revoked token") else "403")
             seen = answer.status_code
             if (allowed and seen in (401, 403)) or (not allowed and str(seen) != expected):
@@ -134,4 +134,20 @@ def test_an_app_with_an_undeclared_route_is_refused() -> None:
     router.get("/api/v1/forgotten")(lambda: {})
     app.include_router(router)
     with pytest.raises(RuntimeError, match="GET /api/v1/forgotten"):
+        check_declared(app)
+
+
+def test_policies_are_found_on_included_routers_and_inclusions() -> None:
+    from platform_common.auth.policy import ADMIN, requires
+
+    app = FastAPI()
+    router = APIRouter(prefix="/api/v1")
+    router.get("/declared", dependencies=[requires(ADMIN)])(lambda: {})
+    router.get("/undeclared")(lambda: {})
+    app.include_router(router)
+    health = APIRouter()
+    health.get("/health")(lambda: {})
+    app.include_router(health, dependencies=[requires(PUBLIC)])
+    assert route_policies(app) == {("GET", "/api/v1/declared"): ADMIN, ("GET", "/api/v1/undeclared"): None, ("GET", "/health"): PUBLIC}
+    with pytest.raises(RuntimeError, match="GET /api/v1/undeclared"):
         check_declared(app)

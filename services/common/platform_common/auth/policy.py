@@ -11,7 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.params import Depends as DependsParam
-from fastapi.routing import APIRoute
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from platform_common.auth.errors import Forbidden, Unauthenticated
 from platform_common.auth.principal import Principal, Role
@@ -69,8 +70,8 @@ def requires(policy: Policy) -> DependsParam:
     return Depends(check)
 
 
-def route_policy(route: APIRoute) -> Policy | None:
-    for dependency in route.dependant.dependencies:
+def _declared(dependant: Dependant | None) -> Policy | None:
+    for dependency in dependant.dependencies if dependant is not None else ():
         policy = getattr(dependency.call, "policy", None)
         if policy is not None:
             return policy
@@ -78,9 +79,13 @@ def route_policy(route: APIRoute) -> Policy | None:
 
 
 def route_policies(app: FastAPI) -> dict[tuple[str, str], Policy | None]:
-    """(method, path template) → the declared policy (None when a route declares none)."""
+    """(method, path template) → the declared policy (None when a route declares none). Routes of included
+    routers are seen with the dependencies their inclusion adds (`iter_route_contexts`)."""
     return {
-        (method, route.path): route_policy(route) for route in app.routes if isinstance(route, APIRoute) for method in sorted(route.methods)
+        (method, context.path): _declared(context.dependant)
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+        for method in sorted(context.methods)
     }
 
 
