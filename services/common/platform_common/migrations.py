@@ -43,7 +43,10 @@ def run_env() -> None:
     """Body of every service's `migrations/env.py`: migrate that service's schema online."""
     connection: Connection = context.config.attributes["connection"]
     schema: str = context.config.attributes["schema"]
-    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    # Only when missing: even CREATE SCHEMA IF NOT EXISTS needs CREATE on the database, which a production
+    # service role (database/roles.sh) does not have; it owns the schema made for it instead.
+    if connection.execute(text("SELECT to_regnamespace(:schema)"), {"schema": schema}).scalar() is None:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     context.configure(connection=connection, version_table_schema=schema, transaction_per_migration=True)
     with context.begin_transaction():
         context.run_migrations()

@@ -20,7 +20,8 @@ MIN_SECRET_LENGTH = 24
 class ServiceSettings(BaseSettings):
     """Settings every service shares. Subclass it per service and add that service's own fields."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    # hide_input_in_errors: a refusal names the setting, never echoes the (secret) values it was given.
+    model_config = SettingsConfigDict(extra="ignore", hide_input_in_errors=True)
 
     environment: Literal["local", "test", "production"] = "local"
     database_url: str = DEFAULT_DATABASE_URL

@@ -51,18 +51,39 @@ def test_clock_is_utc_and_follows_the_offset_file(tmp_path, monkeypatch):
     assert clock.utcnow() - datetime.now(UTC) < timedelta(seconds=5)
 
 
-def test_production_refuses_the_local_database_password(monkeypatch):
+PRODUCTION = {
+    "environment": "production",
+    "database_url": "postgresql+psycopg://app:s3cret-from-vault@db/app",
+    "anonymous_role": "none",
+    "service_token": "a-long-random-service-token-from-vault",
+}
+
+
+def test_production_accepts_its_own_secrets_and_no_anonymous_access(monkeypatch):
     monkeypatch.delenv(clock.OFFSET_FILE_ENV, raising=False)
-    with pytest.raises(ValueError, match="default database password"):
-        ServiceSettings(environment="production")
-    ok = ServiceSettings(environment="production", database_url="postgresql+psycopg://app:s3cret-from-vault@db/app")
-    assert ok.environment == "production"
+    assert ServiceSettings(**PRODUCTION).environment == "production"
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"database_url": "postgresql+psycopg://incident:incident@db/app"}, "default database password"),
+        ({"anonymous_role": "admin"}, "ANONYMOUS_ROLE=none"),
+        ({"anonymous_role": "viewer"}, "ANONYMOUS_ROLE=none"),
+        ({"service_token": "local-service-token"}, "SERVICE_TOKEN"),
+        ({"service_token": "short-token"}, "SERVICE_TOKEN"),
+    ],
+)
+def test_production_refuses_local_defaults_and_anonymous_access(monkeypatch, change, refusal):
+    monkeypatch.delenv(clock.OFFSET_FILE_ENV, raising=False)
+    with pytest.raises(ValueError, match=refusal):
+        ServiceSettings(**{**PRODUCTION, **change})
 
 
 def test_production_refuses_a_shifted_clock(monkeypatch, tmp_path):
     monkeypatch.setenv(clock.OFFSET_FILE_ENV, str(tmp_path / "offset"))
     with pytest.raises(ValueError, match="clock"):
-        ServiceSettings(environment="production", database_url="postgresql+psycopg://app:s3cret@db/app")
+        ServiceSettings(**PRODUCTION)
 
 
 @respx.mock

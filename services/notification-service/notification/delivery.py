@@ -1,65 +1,60 @@
 """Accepting notifications and delivering them: a durable outbox in PostgreSQL.
 
 `accept` commits the notification as `pending` (due now) before anything is sent, so a crash or a
-restart loses nothing. The delivery worker (`Dispatcher.deliver_due`, run in cycles by every replica)
-locks one due row at a time with `FOR UPDATE SKIP LOCKED` and keeps the lock while it sends, so two
-replicas never send the same attempt. Each attempt is recorded; a failed one is retried with
-exponential backoff until `max_attempts`, then the notification is `failed`.
+restart loses nothing. Delivery runs on several workers per replica (`Dispatcher.deliver_due`); none of
+them holds a lock or an open transaction while it sends:
 
-Delivery is at-least-once: if the database is lost between a successful send and the commit, that
-attempt is made again.
+1. claim: one short transaction leases the due row (`FOR UPDATE SKIP LOCKED`, then `lease_until`,
+   `lease_token`) and commits;
+2. send: a retry first asks incident-management whether the incident still wants the page; the
+   attempt itself is bounded by DELIVERY_ATTEMPT_TIMEOUT_SECONDS;
+3. record: a second short transaction writes the attempt and the next state, only if the lease is
+   still the worker's, and queues what follows (a timeline report, a fallback notification).
+
+A worker that dies mid-attempt leaves a lease that runs out: the row is claimed again, nothing is
+lost. While a lease holds no other worker or replica touches the row, so a page is sent once. Delivery
+is at-least-once: a send whose outcome could not be recorded is made again. What happens after a
+failure is decided in `retries`.
 """
 
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import cache
 
 from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
 
-from notification import service
+from notification import reports, service
 from notification.channels import Channel, DeliveryError, Notification
-from notification.config import Settings
-from notification.metrics import count_attempt
-from notification.schemas import NotificationStatus, NotifyRequest
-from notification.tables import notifications
-from platform_common import outbox
+from notification.incidents import IncidentState, incident_state
+from notification.metrics import count_attempt, count_cancelled
+from notification.retries import CANCELLED, SENT, Decision, RetryPolicy
+from notification.schemas import NotifyRequest
 from platform_common.clock import utcnow
 from platform_common.errors import Conflict, InvalidInput
+from platform_common.http import ServiceClient
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MAX_DELIVERIES_PER_CYCLE = 50
 
 
-def backoff_seconds(failed_attempts: int, *, base: float, maximum: float) -> float:
-    """Wait after the n-th failed attempt (n >= 1): base, 2·base, 4·base, ... capped at maximum."""
-    if failed_attempts < 1:
-        return 0.0
-    return min(maximum, base * 2.0 ** min(failed_attempts - 1, 62))
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    base_seconds: float
-    max_seconds: float
-    max_attempts: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "RetryPolicy":
-        return cls(settings.delivery_retry_base_seconds, settings.delivery_retry_max_seconds, settings.delivery_max_attempts)
-
-    def after_failure(self, failed_attempts: int, *, permanent: bool, now: datetime) -> datetime | None:
-        """When to try again after the n-th failed attempt; None means give up (the notification fails)."""
-        if permanent or failed_attempts >= self.max_attempts:
-            return None
-        return now + timedelta(seconds=backoff_seconds(failed_attempts, base=self.base_seconds, maximum=self.max_seconds))
-
-
 def _same_request(existing: RowMapping, data: NotifyRequest) -> bool:
     return (existing["incident_id"], existing["channel"], existing["recipient"]) == (data.incident_id, data.channel, data.recipient)
+
+
+def _recipient_problems(data: NotifyRequest, channels: Mapping[str, Channel]) -> list[dict[str, str]]:
+    """Recipients the channels refuse with the current configuration (unknown WEBHOOK_URL, a refused host)."""
+    targets = [("recipient", data.channel, data.recipient)]
+    targets += [(f"fallbacks.{index}.recipient", f.channel, f.recipient) for index, f in enumerate(data.fallbacks)]
+    return [
+        {"field": field, "message": problem, "type": "value_error"}
+        for field, channel, recipient in targets
+        if (problem := channels[channel].recipient_problem(recipient))
+    ]
 
 
 def accept(
@@ -68,8 +63,8 @@ def accept(
     """Store the notification as pending and commit. Returns (notification, created); a replay is not created."""
     if idempotency_key is not None and (existing := service.get_by_idempotency_key(session, key=idempotency_key)):
         return _replay(existing, data), False
-    if problem := channels[data.channel].recipient_problem(data.recipient):
-        raise InvalidInput("Request validation failed", details=[{"field": "recipient", "message": problem, "type": "value_error"}])
+    if problems := _recipient_problems(data, channels):
+        raise InvalidInput("Request validation failed", details=problems)
     row = service.create(session, data=data, idempotency_key=idempotency_key, now=now)
     if row is None:  # a concurrent request with the same key committed first
         session.rollback()
@@ -89,54 +84,98 @@ class Dispatcher:
     session_factory: sessionmaker[Session]
     channels: Mapping[str, Channel]
     policy: RetryPolicy
+    incidents: ServiceClient
+    lease_seconds: float
     clock: Clock = utcnow
 
     def deliver_due(self) -> int:
-        """Deliver notifications that are due, one transaction each; returns how many attempts were made."""
-        return outbox.drain(self.session_factory, notifications, self._deliver, clock=self.clock, limit=MAX_DELIVERIES_PER_CYCLE)
+        """Deliver notifications that are due, at most MAX_DELIVERIES_PER_CYCLE; returns how many were handled."""
+        handled = 0
+        while handled < MAX_DELIVERIES_PER_CYCLE:
+            row = self.claim()
+            if row is None:
+                break
+            self.deliver(row)
+            handled += 1
+        return handled
 
-    def _deliver(self, session: Session, row: RowMapping, now: datetime) -> outbox.AfterCommit:
-        outcome, duration = self._attempt(session, row)
-        return lambda: count_attempt(row["channel"], outcome=outcome, duration=duration)
+    def claim(self) -> RowMapping | None:
+        """Lease the notification that has been due longest (committed: no lock is held afterwards)."""
+        with self.session_factory() as session:
+            row = service.claim_due(session, now=self.clock(), lease_seconds=self.lease_seconds)
+            session.commit()
+        return row
 
-    def _attempt(self, session: Session, row: RowMapping) -> tuple[str, float]:
+    def deliver(self, row: RowMapping) -> None:
+        """One attempt at a leased notification, and its outcome recorded."""
+        incident = cache(lambda: incident_state(self.incidents, row["incident_id"]))
+        if row["attempts"] and incident() == IncidentState.CLOSED:
+            self._cancel(row)
+            return
         attempted_at = self.clock()
         started = time.perf_counter()
-        error, permanent = None, False
+        error, decision = None, SENT
         try:
             self.channels[row["channel"]].send(
                 Notification(
-                    id=row["id"],
-                    incident_id=row["incident_id"],
-                    channel=row["channel"],
-                    recipient=row["recipient"],
-                    message=row["message"],
+                    id=row["id"], incident_id=row["incident_id"], channel=row["channel"], recipient=row["recipient"], message=row["message"]
                 )
             )
         except DeliveryError as exc:
-            error, permanent = str(exc), exc.permanent
-        duration = time.perf_counter() - started
-        number = row["attempts"] + 1
-        retry_at = None if error is None else self.policy.after_failure(number, permanent=permanent, now=attempted_at)
-        if error is None:
-            status, outcome = NotificationStatus.SENT, "sent"
-            logger.info("notification %s sent via %s (attempt %d)", row["id"], row["channel"], number)
-        elif retry_at is not None:
-            status, outcome = NotificationStatus.PENDING, "retry"
-            logger.warning(
-                "notification %s via %s: attempt %d failed, retry at %s: %s", row["id"], row["channel"], number, retry_at.isoformat(), error
+            error = str(exc)
+            decision = self.policy.after_failure(
+                row["attempts"] + 1,
+                permanent=exc.permanent,
+                now=attempted_at,
+                created_at=row["created_at"],
+                already_failing=row["failing_since"] is not None,
+                incident=incident,
             )
-        else:
-            status, outcome = NotificationStatus.FAILED, "failed"
-            logger.error("notification %s via %s failed after %d attempt(s): %s", row["id"], row["channel"], number, error)
-        service.record_attempt(
-            session,
-            notification=row,
-            succeeded=error is None,
-            error=error,
-            duration=duration,
-            attempted_at=attempted_at,
-            status=status,
-            next_attempt_at=retry_at,
-        )
-        return outcome, duration
+        duration = time.perf_counter() - started
+        if self._record(row, decision, error=error, duration=duration, attempted_at=attempted_at):
+            count_attempt(row["channel"], outcome=decision.outcome, duration=duration)
+            _log(row, decision, error)
+
+    def _record(self, row: RowMapping, decision: Decision, *, error: str | None, duration: float, attempted_at: datetime) -> bool:
+        failing_since = row["failing_since"] or (attempted_at if decision.failing else None)
+        with self.session_factory() as session:
+            recorded = service.record_attempt(
+                session,
+                notification=row,
+                error=error,
+                duration=duration,
+                attempted_at=attempted_at,
+                status=decision.status,
+                next_attempt_at=decision.next_attempt_at,
+                failing_since=failing_since,
+            )
+            if not recorded:
+                logger.warning("notification %s: lease lost while sending, outcome not recorded", row["id"])
+                return False
+            if decision.report:
+                reports.queue(session, kind=decision.report, notification=row, error=error, attempts=row["attempts"] + 1, now=attempted_at)
+            if decision.starts_fallback:
+                service.create_fallback(session, parent=row, now=attempted_at)
+            session.commit()
+        return True
+
+    def _cancel(self, row: RowMapping) -> None:
+        with self.session_factory() as session:
+            cancelled = service.record_cancelled(session, notification=row, now=self.clock())
+            session.commit()
+        if cancelled:
+            count_cancelled(row["channel"])
+            _log(row, CANCELLED, None)
+
+
+def _log(row: RowMapping, decision: Decision, error: str | None) -> None:
+    number = row["attempts"] + 1
+    if decision is CANCELLED:
+        logger.info("notification %s via %s cancelled: its incident is no longer open", row["id"], row["channel"])
+    elif decision is SENT:
+        logger.info("notification %s sent via %s (attempt %d)", row["id"], row["channel"], number)
+    elif decision.next_attempt_at is not None:
+        retry_at = decision.next_attempt_at.isoformat()
+        logger.warning("notification %s via %s: attempt %d failed, retry at %s: %s", row["id"], row["channel"], number, retry_at, error)
+    else:
+        logger.error("notification %s via %s ended %s after %d attempt(s): %s", row["id"], row["channel"], decision.status, number, error)

@@ -6,10 +6,14 @@ from fastapi import FastAPI
 
 from notification.channels import build_channels
 from notification.config import Settings, get_settings
-from notification.delivery import Clock, Dispatcher, RetryPolicy
+from notification.delivery import Clock, Dispatcher
+from notification.metrics import FAILING
+from notification.reports import Reporter
+from notification.retries import RetryPolicy
 from notification.routes import router
 from platform_common.app import create_service_app
 from platform_common.clock import utcnow
+from platform_common.http import peer_client
 from platform_common.worker import PeriodicWorker
 
 
@@ -17,14 +21,30 @@ def _startup(settings: Settings, clock: Clock):
     def startup(app: FastAPI) -> Iterable[PeriodicWorker]:
         app.state.clock = clock
         app.state.channels = build_channels(settings)
-        app.state.dispatcher = Dispatcher(app.state.session_factory, app.state.channels, RetryPolicy.from_settings(settings), clock)
-        app.state.delivery_worker = PeriodicWorker("delivery", settings.delivery_interval_seconds, app.state.dispatcher.deliver_due)
-        return [app.state.delivery_worker]
+        app.state.incidents = peer_client("incident-management", settings.incident_management_url, settings)
+        app.state.dispatcher = Dispatcher(
+            app.state.session_factory,
+            app.state.channels,
+            RetryPolicy.from_settings(settings),
+            app.state.incidents,
+            lease_seconds=settings.delivery_lease_seconds,
+            clock=clock,
+        )
+        interval = settings.delivery_interval_seconds
+        app.state.delivery_workers = [
+            PeriodicWorker(f"delivery-{number}", interval, app.state.dispatcher.deliver_due) for number in range(settings.delivery_workers)
+        ]
+        base, maximum = settings.delivery_retry_base_seconds, settings.delivery_retry_max_seconds
+        app.state.reporter = Reporter(app.state.session_factory, app.state.incidents, base, maximum, clock)
+        FAILING.watch(app.state.session_factory)
+        return [*app.state.delivery_workers, PeriodicWorker("timeline-reports", interval, app.state.reporter.report_due)]
 
     return startup
 
 
 def _shutdown(app: FastAPI) -> None:
+    FAILING.forget(app.state.session_factory)
+    app.state.incidents.close()
     for channel in app.state.channels.values():
         channel.close()
 
@@ -36,7 +56,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         package="notification",
         settings=settings,
         routers=[router],
-        description="Delivers notifications (mock, webhook, email) from a durable outbox, with retries and backoff.",
+        description="Delivers notifications (mock, webhook, email) from a durable outbox: bounded attempts on several workers, "
+        "retries with backoff, pages kept going while their incident is open, fallbacks, allow-listed webhook hosts.",
         startup=_startup(settings, clock),
         shutdown=_shutdown,
     )

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from notification import delivery, service
 from notification.schemas import ChannelName, NotificationDetail, NotificationOut, NotificationStatus, NotifyRequest
+from platform_common.auth.policy import INTERNAL, VIEWER, requires
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
@@ -17,6 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
 @router.post(
     "/notify",
+    dependencies=[requires(INTERNAL)],
     response_model=NotificationOut,
     status_code=status.HTTP_201_CREATED,
     responses={
@@ -32,17 +34,20 @@ def notify(
     session: SessionDep,
     idempotency_key: Annotated[Text | None, Header(min_length=1, max_length=200)] = None,
 ) -> NotificationOut:
-    """Queue a notification (stored as `pending` first) and deliver it in the background, with retries."""
+    """Queue a notification (stored as `pending` first) and deliver it in the background, with retries.
+    A webhook URL must name an allowed host (WEBHOOK_ALLOWED_HOSTS or WEBHOOK_URL's); optional
+    `fallbacks` are tried in order, each as its own notification, when the one before keeps failing."""
     state = request.app.state
     row, created = delivery.accept(session, data=data, idempotency_key=idempotency_key, channels=state.channels, now=state.clock())
     if created:
-        state.delivery_worker.wake()
+        for worker in state.delivery_workers:  # an idle one takes it at once
+            worker.wake()
     else:
         response.status_code = status.HTTP_200_OK
     return NotificationOut.model_validate(row)
 
 
-@router.get("/notifications", response_model=list[NotificationOut])
+@router.get("/notifications", dependencies=[requires(VIEWER)], response_model=list[NotificationOut])
 def list_notifications(
     session: SessionDep,
     response: Response,
@@ -57,7 +62,12 @@ def list_notifications(
     return [NotificationOut.model_validate(row) for row in rows]
 
 
-@router.get("/notifications/{notification_id}", response_model=NotificationDetail, responses={404: ERROR_RESPONSES[404]})
+@router.get(
+    "/notifications/{notification_id}",
+    dependencies=[requires(VIEWER)],
+    response_model=NotificationDetail,
+    responses={404: ERROR_RESPONSES[404]},
+)
 def get_notification(notification_id: UUID, session: SessionDep) -> NotificationDetail:
     """The notification with every delivery attempt (number, outcome, error, duration, time)."""
     return NotificationDetail.model_validate(service.detail(session, notification_id=notification_id))

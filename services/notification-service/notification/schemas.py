@@ -6,31 +6,23 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
+from platform_common.recipients import ChannelName, is_email
 from platform_common.validation import NonEmptyText
 
 NonEmpty = NonEmptyText
+Recipient = Annotated[NonEmpty, StringConstraints(max_length=2000)]
+MAX_FALLBACKS = 5
 
-# A plain address (no display name), no whitespace or header-breaking characters.
-_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$")
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
-
-
-class ChannelName(StrEnum):
-    MOCK = "mock"
-    WEBHOOK = "webhook"
-    EMAIL = "email"
 
 
 class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
-
-
-def is_email(value: str) -> bool:
-    return bool(_EMAIL.match(value))
+    CANCELLED = "cancelled"  # the incident was acknowledged or resolved before the page got through
 
 
 def looks_like_url(value: str) -> bool:
@@ -48,7 +40,20 @@ def check_recipient(channel: ChannelName, recipient: str) -> str:
     return recipient
 
 
-class NotifyRequest(BaseModel):
+class Destination(BaseModel):
+    """A channel and a recipient that fits it (a fallback, or the notification's own)."""
+
+    channel: ChannelName
+    recipient: Recipient
+
+    @field_validator("recipient")
+    @classmethod
+    def _recipient_fits_channel(cls, recipient: str, info: ValidationInfo) -> str:
+        channel = info.data.get("channel")
+        return check_recipient(channel, recipient) if channel is not None else recipient
+
+
+class NotifyRequest(Destination):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
@@ -61,15 +66,12 @@ class NotifyRequest(BaseModel):
     )
 
     incident_id: UUID
-    channel: ChannelName
-    recipient: Annotated[NonEmpty, StringConstraints(max_length=2000)]
     message: Annotated[NonEmpty, StringConstraints(max_length=10_000)]
-
-    @field_validator("recipient")
-    @classmethod
-    def _recipient_fits_channel(cls, recipient: str, info: ValidationInfo) -> str:
-        channel = info.data.get("channel")
-        return check_recipient(channel, recipient) if channel is not None else recipient
+    fallbacks: list[Destination] = Field(
+        default_factory=list,
+        max_length=MAX_FALLBACKS,
+        description="Tried in order, each as its own notification, once the one before has failed its first retry budget",
+    )
 
 
 class NotificationOut(BaseModel):
@@ -84,6 +86,8 @@ class NotificationOut(BaseModel):
     created_at: datetime
     sent_at: datetime | None
     next_attempt_at: datetime | None
+    failing_since: datetime | None = Field(description="When the first retry budget ran out (the page is still retried)")
+    fallback_of: UUID | None = Field(description="The notification this one stands in for")
 
 
 class AttemptOut(BaseModel):

@@ -3,18 +3,18 @@
 Callers own the transaction: these functions never commit.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import RowMapping, func, insert, select, update
+from sqlalchemy import RowMapping, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from notification.schemas import ChannelName, NotificationStatus, NotifyRequest
 from notification.tables import attempts, notifications
 from platform_common.errors import NotFound
-from platform_common.pagination import Page
+from platform_common.pagination import Page, count_total
 
 MAX_ERROR_CHARS = 2000
 
@@ -42,6 +42,7 @@ def create(session: Session, *, data: NotifyRequest, idempotency_key: str | None
         created_at=now,
         updated_at=now,
         next_attempt_at=now,
+        fallbacks=[fallback.model_dump(mode="json") for fallback in data.fallbacks],
     )
     if idempotency_key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=[notifications.c.idempotency_key])
@@ -58,7 +59,7 @@ def list_(
         filters.append(notifications.c.status == status)
     if channel is not None:
         filters.append(notifications.c.channel == channel)
-    total = session.execute(select(func.count()).select_from(notifications).where(*filters)).scalar_one()
+    total = count_total(session, select(notifications).where(*filters), page)
     rows = (
         session.execute(
             select(notifications)
@@ -81,37 +82,116 @@ def detail(session: Session, *, notification_id: UUID) -> dict[str, Any]:
     return {**row, "delivery_attempts": history}
 
 
+def claim_due(session: Session, *, now: datetime, lease_seconds: float) -> RowMapping | None:
+    """Lease the pending notification that has been due longest to the caller: it gets a fresh
+    `lease_token` and is skipped by every other worker until `lease_until`. Rows another worker is
+    claiming at this instant are skipped (SKIP LOCKED); a lease that ran out (its worker died) is free."""
+    due = (
+        select(notifications.c.id)
+        .where(
+            notifications.c.status == NotificationStatus.PENDING,
+            notifications.c.next_attempt_at <= now,
+            or_(notifications.c.lease_until.is_(None), notifications.c.lease_until <= now),
+        )
+        .order_by(notifications.c.next_attempt_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    statement = (
+        update(notifications)
+        .where(notifications.c.id == due)
+        .values(lease_until=now + timedelta(seconds=lease_seconds), lease_token=uuid4())
+        .returning(notifications)
+    )
+    return session.execute(statement).mappings().first()
+
+
+def _finish_leased(session: Session, *, notification: RowMapping, values: dict[str, Any]) -> bool:
+    """Move a leased notification to its new state and end the lease. False (nothing changed) when the
+    lease is no longer the caller's: it ran out and another worker took the row."""
+    statement = (
+        update(notifications)
+        .where(notifications.c.id == notification["id"], notifications.c.lease_token == notification["lease_token"])
+        .values(**values, lease_until=None, lease_token=None)
+        .returning(notifications.c.id)
+    )
+    return session.execute(statement).first() is not None
+
+
 def record_attempt(
     session: Session,
     *,
     notification: RowMapping,
-    succeeded: bool,
     error: str | None,
     duration: float,
     attempted_at: datetime,
     status: NotificationStatus,
     next_attempt_at: datetime | None,
-) -> None:
-    """Append the attempt to the notification's history and move the notification to its new state."""
+    failing_since: datetime | None,
+) -> bool:
+    """Append the attempt to the notification's history and move the notification to its new state.
+    False when the caller's lease was lost (nothing is written)."""
     number = notification["attempts"] + 1
     error = error[:MAX_ERROR_CHARS] if error else None
-    session.execute(
-        insert(attempts).values(
-            notification_id=notification["id"],
-            attempt=number,
-            outcome="sent" if succeeded else "failed",
-            error=error,
-            duration_seconds=duration,
-            attempted_at=attempted_at,
-        )
-    )
     values: dict[str, Any] = {
         "attempts": number,
         "status": status,
         "last_error": error,
         "next_attempt_at": next_attempt_at,
+        "failing_since": failing_since,
         "updated_at": attempted_at,
     }
     if status == NotificationStatus.SENT:
         values["sent_at"] = attempted_at
-    session.execute(update(notifications).where(notifications.c.id == notification["id"]).values(**values))
+    if not _finish_leased(session, notification=notification, values=values):
+        return False
+    session.execute(
+        insert(attempts).values(
+            notification_id=notification["id"],
+            attempt=number,
+            outcome="sent" if error is None else "failed",
+            error=error,
+            duration_seconds=duration,
+            attempted_at=attempted_at,
+        )
+    )
+    return True
+
+
+def record_cancelled(session: Session, *, notification: RowMapping, now: datetime) -> bool:
+    """The page is no longer needed (its incident was acknowledged): no attempt is made. False when the lease was lost."""
+    values = {"status": NotificationStatus.CANCELLED, "next_attempt_at": None, "updated_at": now}
+    return _finish_leased(session, notification=notification, values=values)
+
+
+def create_fallback(session: Session, *, parent: RowMapping, now: datetime) -> None:
+    """Queue the parent's first fallback (carrying the rest of its fallbacks) as a notification of its
+    own, due now. Idempotent: its key is derived from the parent, so a second call adds nothing."""
+    if not parent["fallbacks"]:
+        return
+    first, *rest = parent["fallbacks"]
+    statement = pg_insert(notifications).values(
+        incident_id=parent["incident_id"],
+        channel=first["channel"],
+        recipient=first["recipient"],
+        message=parent["message"],
+        status=NotificationStatus.PENDING,
+        idempotency_key=f"fallback:{parent['id']}",
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+        fallbacks=rest,
+        fallback_of=parent["id"],
+    )
+    session.execute(statement.on_conflict_do_nothing(index_elements=[notifications.c.idempotency_key]))
+
+
+def failing_by_channel(session: Session) -> dict[str, int]:
+    """Pending notifications past their first retry budget, per channel."""
+    rows = session.execute(
+        select(notifications.c.channel, func.count())
+        .where(notifications.c.status == NotificationStatus.PENDING, notifications.c.failing_since.is_not(None))
+        .group_by(notifications.c.channel)
+    ).all()
+    return {channel: count for channel, count in rows}

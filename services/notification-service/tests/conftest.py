@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -22,6 +23,7 @@ from starlette.routing import Route
 from notification.config import Settings
 from notification.main import create_app
 from platform_common.clock import utcnow
+from tests.support.apps import incident_management, unreachable_url
 from tests.support.servers import free_port, serve_in_thread
 
 UNREACHABLE_SMTP_PORT = free_port()
@@ -100,7 +102,10 @@ def make_settings(database_url: str, **overrides) -> Settings:
         "background_workers": False,
         "smtp_port": UNREACHABLE_SMTP_PORT,
         "smtp_timeout_seconds": 2.0,
-        "webhook_timeout_seconds": 2.0,
+        "delivery_attempt_timeout_seconds": 2.0,
+        "webhook_allowed_hosts": "127.0.0.1",  # the receivers of these tests listen on loopback
+        "incident_management_url": unreachable_url(),  # down unless a test starts one
+        "http_retries": 0,
         "delivery_retry_base_seconds": 10.0,
         "delivery_retry_max_seconds": 60.0,
         "delivery_max_attempts": 5,
@@ -131,6 +136,48 @@ def start_receiver() -> Callable[..., AbstractContextManager[Receiver]]:
 def receiver() -> Iterator[Receiver]:
     with _running_receiver() as recv:
         yield recv
+
+
+class Incidents:
+    """A real incident-management on the test database, over HTTP: open, acknowledge, read the timeline."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = httpx.Client(base_url=url, timeout=10)
+
+    def open(self, title: str = "checkout 5xx") -> str:
+        response = self.http.post("/api/v1/incidents", json={"title": title, "service": "checkout", "severity": "high"})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def acknowledge(self, incident_id: str) -> None:
+        assert self.http.patch(f"/api/v1/incidents/{incident_id}", json={"status": "acknowledged"}).status_code == 200
+
+    def events(self, incident_id: str, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.http.get(f"/api/v1/incidents/{incident_id}/timeline").json() if e["kind"] == kind]
+
+
+@contextmanager
+def _running_incidents(database_url: str, port: int | None = None) -> Iterator[Incidents]:
+    with incident_management(database_url, port) as url:
+        incidents = Incidents(url)
+        try:
+            yield incidents
+        finally:
+            incidents.http.close()
+
+
+@pytest.fixture
+def incidents(database_url: str, clean_db) -> Iterator[Incidents]:
+    """A running incident-management (its peers unreachable: incidents open unassigned, pages wait)."""
+    with _running_incidents(database_url) as running:
+        yield running
+
+
+@pytest.fixture
+def start_incidents(database_url: str, clean_db) -> Callable[..., AbstractContextManager[Incidents]]:
+    """Start incident-management later in a test, e.g. on the port where it was down: `with start_incidents(port) as im`."""
+    return lambda port=None: _running_incidents(database_url, port)
 
 
 @pytest.fixture

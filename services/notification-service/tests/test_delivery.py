@@ -8,6 +8,7 @@ import uuid
 
 from fastapi.testclient import TestClient
 
+from tests.support.apps import incident_management
 from tests.support.servers import free_port
 
 INCIDENT = "6f1c1c8e-6a57-4a55-9d7e-0c2f1b0e9a11"
@@ -114,21 +115,26 @@ def test_receiver_down_then_up_attempts_recorded_then_sent(make_client, clock, s
     assert client.get("/api/v1/notifications", params={"status": "sent", "incident_id": INCIDENT}).json()[0]["id"] == created["id"]
 
 
-def test_failing_receiver_exhausts_max_attempts_then_failed_and_counted(make_client, clock, receiver, notify, deliver, metric):
+def test_a_notification_for_an_unknown_incident_fails_after_max_attempts_and_is_counted(
+    make_client, database_url, clock, receiver, notify, deliver, metric
+):
     receiver.status = 500
-    client = make_client(delivery_max_attempts=3, delivery_retry_base_seconds=5, delivery_retry_max_seconds=8)
-    failed_before = metric("notifications_sent_total", channel="webhook", status="failed")
-    sent_before = metric("oncall_notifications_sent_total", channel="webhook")
-    created = notify(client, channel="webhook", recipient=receiver.url)
-    for wait in (0, 5, 8):  # backoff 5 s, then 10 s capped at 8 s
-        clock.advance(wait)
-        assert deliver(client) == 1
-    clock.advance(3600)
-    assert deliver(client) == 0  # given up: no fourth attempt
+    with incident_management(database_url) as incidents_url:  # up, and it does not know INCIDENT
+        client = make_client(
+            delivery_max_attempts=3, delivery_retry_base_seconds=5, delivery_retry_max_seconds=8, incident_management_url=incidents_url
+        )
+        failed_before = metric("notifications_sent_total", channel="webhook", status="failed")
+        sent_before = metric("oncall_notifications_sent_total", channel="webhook")
+        created = notify(client, channel="webhook", recipient=receiver.url)
+        for wait in (0, 5, 8):  # backoff 5 s, then 10 s capped at 8 s
+            clock.advance(wait)
+            assert deliver(client) == 1
+        clock.advance(3600)
+        assert deliver(client) == 0  # given up: no fourth attempt
     assert len(receiver.requests) == 3
     detail = _detail(client, created["id"])
-    assert (detail["status"], detail["attempts"], detail["next_attempt_at"]) == ("failed", 3, None)
-    assert detail["last_error"].startswith("HTTP 500")
+    assert (detail["status"], detail["attempts"], detail["next_attempt_at"], detail["failing_since"]) == ("failed", 3, None, None)
+    assert detail["last_error"] == "HTTP 500"
     assert metric("notifications_sent_total", channel="webhook", status="failed") == failed_before + 1
     assert metric("oncall_notifications_sent_total", channel="webhook") == sent_before
     assert client.get("/api/v1/notifications", params={"status": "failed"}).headers["X-Total-Count"] == "1"

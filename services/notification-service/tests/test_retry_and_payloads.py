@@ -10,7 +10,9 @@ from notification.channels import Notification
 from notification.channels.email import build_message
 from notification.channels.webhook import WebhookChannel, build_payload
 from notification.config import Settings
-from notification.delivery import RetryPolicy, backoff_seconds
+from notification.egress import EgressPolicy
+from notification.incidents import IncidentState
+from notification.retries import RetryPolicy, backoff_seconds
 from notification.schemas import ChannelName, NotifyRequest
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -26,20 +28,58 @@ def test_backoff_doubles_from_base_and_is_capped(failed, expected):
     assert backoff_seconds(failed, base=5, maximum=60) == expected
 
 
-def test_retry_policy_schedules_until_max_attempts_then_gives_up():
+def _after(policy: RetryPolicy, failed: int, *, state=IncidentState.UNKNOWN, permanent=False, age=0.0, failing=False):
+    asked = []
+
+    def incident() -> IncidentState:
+        asked.append(True)
+        return state
+
+    decision = policy.after_failure(
+        failed, permanent=permanent, now=T0, created_at=T0 - timedelta(seconds=age), already_failing=failing, incident=incident
+    )
+    return decision, bool(asked)
+
+
+def test_retry_policy_schedules_until_max_attempts_then_a_plain_notification_fails():
     policy = RetryPolicy(base_seconds=5, max_seconds=60, max_attempts=3)
-    assert policy.after_failure(1, permanent=False, now=T0) == T0 + timedelta(seconds=5)
-    assert policy.after_failure(2, permanent=False, now=T0) == T0 + timedelta(seconds=10)
-    assert policy.after_failure(3, permanent=False, now=T0) is None
+    assert _after(policy, 1)[0].next_attempt_at == T0 + timedelta(seconds=5)
+    second, asked = _after(policy, 2)
+    assert (second.status, second.next_attempt_at, asked) == ("pending", T0 + timedelta(seconds=10), False)  # incident not asked yet
+    decision, asked = _after(policy, 3, state=IncidentState.UNKNOWN)
+    assert (decision.status, decision.next_attempt_at, decision.report, asked) == ("failed", None, None, True)
 
 
-def test_retry_policy_gives_up_at_once_on_a_permanent_error():
-    assert RetryPolicy(base_seconds=5, max_seconds=60, max_attempts=5).after_failure(1, permanent=True, now=T0) is None
+def test_retry_policy_gives_up_at_once_on_a_permanent_error_and_reports_it():
+    decision, asked = _after(RetryPolicy(base_seconds=5, max_seconds=60, max_attempts=5), 1, permanent=True)
+    assert (decision.status, decision.report, decision.starts_fallback, asked) == ("failed", "page_failed", True, False)
+
+
+@pytest.mark.parametrize("state", [IncidentState.OPEN, IncidentState.UNREACHABLE])
+def test_a_page_of_an_open_or_unreadable_incident_is_never_abandoned(state):
+    policy = RetryPolicy(base_seconds=5, max_seconds=60, max_attempts=3, give_up_seconds=86400)
+    first, _ = _after(policy, 3, state=state)
+    assert (first.status, first.failing, first.report, first.starts_fallback) == ("pending", True, "page_failing", True)
+    assert first.next_attempt_at == T0 + timedelta(seconds=20)
+    later, _ = _after(policy, 500, state=state, failing=True, age=86399)
+    assert (later.status, later.report, later.next_attempt_at) == ("pending", None, T0 + timedelta(seconds=60))  # capped, reported once
+
+
+def test_a_page_ends_failed_and_reported_after_the_give_up_time():
+    decision, _ = _after(RetryPolicy(5, 60, 3, give_up_seconds=3600), 40, state=IncidentState.OPEN, failing=True, age=3600)
+    assert (decision.status, decision.report) == ("failed", "page_failed")
+
+
+def test_a_page_of_an_acknowledged_incident_is_cancelled_once_the_budget_is_spent():
+    decision, _ = _after(RetryPolicy(5, 60, 3), 3, state=IncidentState.CLOSED)
+    assert (decision.status, decision.next_attempt_at, decision.outcome) == ("cancelled", None, "cancelled")
 
 
 def test_retry_policy_reads_settings():
-    policy = RetryPolicy.from_settings(Settings(delivery_retry_base_seconds=2, delivery_retry_max_seconds=30, delivery_max_attempts=4))
-    assert policy == RetryPolicy(base_seconds=2, max_seconds=30, max_attempts=4)
+    policy = RetryPolicy.from_settings(
+        Settings(delivery_retry_base_seconds=2, delivery_retry_max_seconds=30, delivery_max_attempts=4, delivery_give_up_seconds=600)
+    )
+    assert policy == RetryPolicy(base_seconds=2, max_seconds=30, max_attempts=4, give_up_seconds=600)
 
 
 def test_webhook_payload_is_slack_compatible_with_structured_fields():
@@ -60,12 +100,11 @@ def test_webhook_payload_names_a_person_recipient_in_the_text():
 
 
 def test_webhook_target_is_the_url_recipient_or_the_configured_url():
-    channel = WebhookChannel(default_url="http://chat.local/hook", timeout=1)
+    channel = WebhookChannel(default_url="http://chat.local/hook", policy=EgressPolicy(), timeout=1)
     assert channel.target_url("https://x.example/h") == "https://x.example/h"
     assert channel.target_url("alice") == "http://chat.local/hook"
     assert channel.recipient_problem("alice") is None
-    assert "WEBHOOK_URL" in WebhookChannel(default_url=None, timeout=1).recipient_problem("alice")
-    channel.close()
+    assert "WEBHOOK_URL" in WebhookChannel(default_url=None, policy=EgressPolicy(), timeout=1).recipient_problem("alice")
 
 
 def test_email_message_has_recipient_subject_with_incident_and_body():

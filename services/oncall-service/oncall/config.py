@@ -2,18 +2,33 @@
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from platform_common.settings import ServiceSettings
+from platform_common.recipients import PageChannels
+from platform_common.settings import ServiceSettings, refuse_weak_secret
 
 
 class Settings(ServiceSettings):
     incident_management_url: str = "http://127.0.0.1:8002"
     notification_service_url: str = "http://127.0.0.1:8004"
     # Channels an escalation page goes out on; each becomes one notification to the new assignee.
-    page_channels: list[str] = Field(default_factory=lambda: ["mock"])
+    page_channels: PageChannels = Field(default_factory=lambda: ["mock"])
     escalation_interval_seconds: float = 5.0
     escalation_max_backoff_seconds: float = 60.0
+    # SPEC §10: an admin API token with exactly this value exists after start-up (optional).
+    bootstrap_admin_token: str | None = None
+    # SPEC §10: a first admin who can log in to the web UI (optional, both or neither).
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_password: str | None = None
+
+    @model_validator(mode="after")
+    def _strong_bootstrap_secrets(self) -> "Settings":
+        if self.environment == "production":
+            if self.bootstrap_admin_token is not None:
+                refuse_weak_secret("BOOTSTRAP_ADMIN_TOKEN", self.bootstrap_admin_token)
+            if self.bootstrap_admin_password is not None:
+                refuse_weak_secret("BOOTSTRAP_ADMIN_PASSWORD", self.bootstrap_admin_password)
+        return self
 
 
 @lru_cache

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from oncall.rotation import RotationType
-from platform_common.validation import NonEmptyText, Timestamp
+from platform_common.recipients import EmailAddress
+from platform_common.validation import NonEmptyText, Timestamp, not_a_number
 
 NonEmpty = NonEmptyText
 Name = Annotated[NonEmpty, StringConstraints(max_length=200)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")]
+Email = EmailAddress
 HandoffTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
@@ -42,7 +43,7 @@ def in_rotation_range(value: datetime | date) -> datetime | date:
     return value
 
 
-Start = Annotated[datetime | date, BeforeValidator(_date_only), AfterValidator(in_rotation_range)]
+Start = Annotated[datetime | date, BeforeValidator(_date_only), BeforeValidator(not_a_number), AfterValidator(in_rotation_range)]
 TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_zone)]
 
 
@@ -51,14 +52,27 @@ class Contact(BaseModel):
     email: Email
 
 
-class MemberIn(Contact):
+class MemberIn(BaseModel):
+    """A rotation member: a platform user (`user_id`: their current name and email are used), or a
+    name and email (kept as before users existed)."""
+
+    name: Name | None = None
+    email: Email | None = None
+    user_id: UUID | None = None
     role: Annotated[NonEmpty, StringConstraints(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _user_or_contact(self) -> "MemberIn":
+        if self.user_id is None and (self.name is None or self.email is None):
+            raise ValueError("give a user_id, or a name and an email")
+        return self
 
 
 class MemberOut(BaseModel):
     name: str
     email: str
     role: str | None = None
+    user_id: UUID | None = None
 
 
 class ScheduleFields(BaseModel):

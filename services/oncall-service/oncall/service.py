@@ -9,15 +9,16 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import RowMapping, delete, func, insert, select, update
+from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from oncall import rotation
+from oncall.identity.tables import users
 from oncall.schemas import MemberIn, OverrideCreate, ScheduleCreate, ScheduleFields
 from oncall.tables import escalations, members, overrides, schedules
 from platform_common.errors import Conflict, InvalidInput, NotFound
-from platform_common.pagination import Page
+from platform_common.pagination import Page, count_total
 
 MAX_SCHEDULES = 1000  # the on-call overview and the metrics read every schedule at once
 # Overrides this far around an instant can cut the stretch containing it (a weekly shift, plus DST).
@@ -48,10 +49,14 @@ def resolve_start(value: datetime | date | None, *, handoff_time: str, timezone:
 def _members(session: Session, schedule_ids: Sequence[UUID]) -> dict[UUID, list[dict[str, Any]]]:
     found: dict[UUID, list[dict[str, Any]]] = {schedule_id: [] for schedule_id in schedule_ids}
     rows = session.execute(
-        select(members).where(members.c.schedule_id.in_(schedule_ids)).order_by(members.c.schedule_id, members.c.position)
+        select(members, users.c.name.label("user_name"), users.c.email.label("user_email"))
+        .outerjoin(users, users.c.id == members.c.user_id)
+        .where(members.c.schedule_id.in_(schedule_ids))
+        .order_by(members.c.schedule_id, members.c.position)
     ).mappings()
     for row in rows:
-        found[row["schedule_id"]].append({"name": row["name"], "email": row["email"], "role": row["role"]})
+        name, email = (row["user_name"], row["user_email"]) if row["user_name"] is not None else (row["name"], row["email"])
+        found[row["schedule_id"]].append({"name": name, "email": email, "role": row["role"], "user_id": row["user_id"]})
     return found
 
 
@@ -61,11 +66,27 @@ def _with_members(session: Session, rows: Sequence[RowMapping]) -> list[dict[str
 
 
 def _replace_members(session: Session, *, schedule_id: UUID, people: Iterable[MemberIn]) -> None:
+    people = list(people)
+    user_ids = {person.user_id for person in people if person.user_id is not None}
+    known = {
+        row["id"]: row
+        for row in session.execute(select(users.c.id, users.c.name, users.c.email).where(users.c.id.in_(user_ids))).mappings()
+    }
+    if unknown := sorted(str(user_id) for user_id in user_ids - known.keys()):
+        raise invalid("members", f"unknown user ids: {', '.join(unknown)}")
     session.execute(delete(members).where(members.c.schedule_id == schedule_id))
     session.execute(
         insert(members),
         [
-            {"schedule_id": schedule_id, "position": position, "name": person.name, "email": person.email, "role": person.role}
+            {
+                "schedule_id": schedule_id,
+                "position": position,
+                # A user's name and email are also kept on the member: they stay if the user is deleted.
+                "name": known[person.user_id]["name"] if person.user_id else person.name,
+                "email": known[person.user_id]["email"] if person.user_id else person.email,
+                "user_id": person.user_id,
+                "role": person.role,
+            }
             for position, person in enumerate(people)
         ],
     )
@@ -89,7 +110,7 @@ def find(session: Session, *, team: str) -> dict[str, Any] | None:
 
 
 def list_(session: Session, *, page: Page) -> tuple[list[dict[str, Any]], int]:
-    total = session.execute(select(func.count()).select_from(schedules)).scalar_one()
+    total = count_total(session, select(schedules), page)
     rows = session.execute(select(schedules).order_by(schedules.c.team).limit(page.limit).offset(page.offset)).mappings().all()
     return _with_members(session, rows), total
 
@@ -178,7 +199,7 @@ def list_overrides(session: Session, *, team: str, since: datetime | None, page:
     filters = [overrides.c.schedule_id == schedule["id"]]
     if since is not None:
         filters.append(overrides.c.end_at > since)
-    total = session.execute(select(func.count()).select_from(overrides).where(*filters)).scalar_one()
+    total = count_total(session, select(overrides).where(*filters), page)
     rows = (
         session.execute(select(overrides).where(*filters).order_by(overrides.c.start_at).limit(page.limit).offset(page.offset))
         .mappings()
@@ -250,7 +271,7 @@ def list_escalations(session: Session, *, incident_id: UUID | None, team: str | 
         filters.append(escalations.c.incident_id == incident_id)
     if team is not None:
         filters.append(escalations.c.team == team)
-    total = session.execute(select(func.count()).select_from(escalations).where(*filters)).scalar_one()
+    total = count_total(session, select(escalations).where(*filters), page)
     rows = (
         session.execute(
             select(escalations)

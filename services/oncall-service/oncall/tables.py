@@ -31,6 +31,7 @@ members = Table(
     Column("name", String(200), nullable=False),
     Column("email", String(320), nullable=False),
     Column("role", String(100)),
+    Column("user_id", UUID(as_uuid=True)),  # a platform user (oncall.users), when the member is one
 )
 
 overrides = Table(

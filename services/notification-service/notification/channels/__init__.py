@@ -13,6 +13,7 @@ from typing import Protocol
 from uuid import UUID
 
 from notification.config import Settings
+from notification.egress import EgressPolicy
 from notification.schemas import ChannelName
 
 
@@ -46,8 +47,11 @@ def build_channels(settings: Settings) -> Mapping[str, Channel]:
     from notification.channels.mock import MockChannel
     from notification.channels.webhook import WebhookChannel
 
+    policy = EgressPolicy.from_settings(allowed_hosts=settings.webhook_allowed_hosts, webhook_url=settings.webhook_url)
     return {
         ChannelName.MOCK: MockChannel(),
-        ChannelName.WEBHOOK: WebhookChannel(default_url=settings.webhook_url, timeout=settings.webhook_timeout_seconds),
+        ChannelName.WEBHOOK: WebhookChannel(
+            default_url=settings.webhook_url, policy=policy, timeout=settings.delivery_attempt_timeout_seconds
+        ),
         ChannelName.EMAIL: EmailChannel.from_settings(settings),
     }

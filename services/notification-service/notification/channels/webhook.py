@@ -3,17 +3,23 @@
 The body is `{"text": ...}` (what incoming webhooks of Slack and Mattermost display) plus structured
 fields for other receivers. The recipient is either the URL to post to, or a name (e.g. the on-call
 person) announced in the text and posted to the configured WEBHOOK_URL. A 2xx answer is a delivery;
-408, 429 and 5xx answers and transport errors are retried; other 4xx answers fail at once.
+408, 425, 429 and 5xx answers and transport errors (including the attempt's deadline) are retried;
+other 4xx answers, and destinations the egress policy refuses, fail at once.
+
+Error messages name the status or the transport problem, never anything the receiver sent back.
 """
 
+import json
 from typing import Any
 
-import httpx
+import httpcore
 
-from notification.channels import DeliveryError, Notification
+from notification.channels import DeliveryError, Notification, outbound
+from notification.egress import EgressPolicy, EgressRefused
 from notification.schemas import looks_like_url
 
 RETRYABLE_4XX = frozenset({408, 425, 429})
+HEADERS = (("Content-Type", "application/json"), ("User-Agent", "incident-platform-notifier"))
 
 
 def build_payload(notification: Notification) -> dict[str, Any]:
@@ -29,15 +35,18 @@ def build_payload(notification: Notification) -> dict[str, Any]:
 
 
 class WebhookChannel:
-    def __init__(self, *, default_url: str | None, timeout: float, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, *, default_url: str | None, policy: EgressPolicy, timeout: float) -> None:
         self.default_url = default_url
-        self._client = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        self.policy = policy
+        self.timeout = timeout
 
     def target_url(self, recipient: str) -> str | None:
         return recipient if looks_like_url(recipient) else self.default_url
 
     def recipient_problem(self, recipient: str) -> str | None:
-        if self.target_url(recipient) is None:
+        if looks_like_url(recipient):
+            return self.policy.check(recipient)
+        if self.default_url is None:
             return "not an http(s) URL, and no WEBHOOK_URL is configured to send named recipients to"
         return None
 
@@ -45,14 +54,21 @@ class WebhookChannel:
         url = self.target_url(notification.recipient)
         if url is None:
             raise DeliveryError("no WEBHOOK_URL configured", permanent=True)
+        body = json.dumps(build_payload(notification)).encode()
         try:
-            response = self._client.post(url, json=build_payload(notification), headers={"User-Agent": "incident-platform-notifier"})
-        except httpx.HTTPError as exc:
+            status = outbound.post(url, body, headers=HEADERS, policy=self.policy, timeout=self.timeout)
+        except EgressRefused as exc:
+            raise DeliveryError(f"destination refused: {exc}", permanent=True) from exc
+        except httpcore.TimeoutException as exc:
+            raise DeliveryError(f"{type(exc).__name__}: no answer within the {self.timeout:g} s attempt deadline") from exc
+        except httpcore.NetworkError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-        if response.is_success:
+        except httpcore.ProtocolError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: the receiver's answer is not valid HTTP") from exc
+        if 200 <= status < 300:
             return
-        permanent = 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_4XX
-        raise DeliveryError(f"HTTP {response.status_code}: {response.text[:200]}", permanent=permanent)
+        permanent = 400 <= status < 500 and status not in RETRYABLE_4XX
+        raise DeliveryError(f"HTTP {status}", permanent=permanent)
 
     def close(self) -> None:
-        self._client.close()
+        pass

@@ -1,0 +1,31 @@
+"""read access to the views this schema publishes, for the database roles of the services reading them
+
+Production profile only (one role per service, database/roles.sh); a no-op where those roles do not exist.
+An independent branch of this schema's history (label `grants`), applied after the revisions that
+create the views.
+
+Revision ID: grants_0001
+"""
+
+from alembic import op
+
+from platform_common.grants import grant_view, revoke_view
+
+revision = "grants_0001"
+down_revision = None
+branch_labels = ("grants",)
+depends_on = ("identity_0001",)
+S = "oncall"
+READERS = {
+    "principals": ("alert_ingestion", "incident_management", "notification"),  # every service authenticates requests with it
+}
+
+
+def upgrade() -> None:
+    for view, roles in READERS.items():
+        grant_view(op, f"{S}.{view}", roles)
+
+
+def downgrade() -> None:
+    for view, roles in READERS.items():
+        revoke_view(op, f"{S}.{view}", roles)
