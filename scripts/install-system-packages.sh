@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the native run (`make run`), the tests and the benchmark use, for
 # each command that is missing: PostgreSQL server, Prometheus + promtool, Alertmanager, nginx, Chromium
-# (driven by Playwright, which never downloads a browser here) and wrk. Idempotent; needs root or sudo
-# only when something is missing.
+# (driven by Playwright, which never downloads a browser here), wrk and npm (installs the browser tests'
+# pinned axe-core). Idempotent; needs root or sudo only when something is missing.
 set -euo pipefail
 
 # "<command or path glob> <package>"
@@ -14,6 +14,7 @@ NEEDED=(
     "nginx nginx"
     "chromium chromium"
     "wrk wrk"
+    "npm npm"
 )
 
 present() {

@@ -3,6 +3,7 @@ driven by Playwright. Playwright never downloads a browser here: it launches /us
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -57,14 +58,23 @@ class PageWatch:
         return [text for text in self.console_errors if "Content Security Policy" in text or text.startswith("uncaught")]
 
 
-@pytest.fixture
-def page(browser: Any, platform: Platform) -> Iterator[Any]:
-    """A fresh 1366x768 tab on the gateway; fails the test if the page broke the CSP or threw."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=platform.url)
+@contextmanager
+def open_tab(browser: Any, platform: Platform, **options: Any) -> Iterator[Any]:
+    """A fresh 1366x768 tab on the gateway in its own context (its own cookies); fails if the page broke
+    the CSP or threw. `options` go to the browser context (e.g. bypass_csp for injecting axe-core)."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=platform.url, **options)
     context.set_default_timeout(15_000)
     tab = context.new_page()
     tab.watch = PageWatch(tab)
-    yield tab
+    try:
+        yield tab
+    finally:
+        context.close()
     violations = tab.watch.policy_violations
-    context.close()
     assert not violations, f"the page broke its Content Security Policy or threw: {violations}"
+
+
+@pytest.fixture
+def page(browser: Any, platform: Platform) -> Iterator[Any]:
+    with open_tab(browser, platform) as tab:
+        yield tab

@@ -202,3 +202,15 @@ def test_secrets_are_never_logged(app_client: TestClient, caplog: pytest.LogCapt
     logged = caplog.text
     for secret in (token, key, ADMIN_TOKEN, "correct horse battery", "wrong password here", app_client.cookies.get("incident_session")):
         assert secret and secret not in logged
+
+
+def test_logout_is_immediate_on_the_serving_replica_despite_the_cache(oncall_settings, clean_db) -> None:
+    settings = oncall_settings(anonymous_role="none", bootstrap_admin_token=ADMIN_TOKEN, auth_cache_seconds=5)
+    with TestClient(create_app(settings)) as client:
+        make_user(client, "viewer", password="correct horse battery")
+        client.post("/api/v1/auth/login", json={"email": "viewer@example.org", "password": "correct horse battery"})
+        cookie = client.cookies.get("incident_session")
+        assert client.get("/api/v1/auth/me").status_code == 200  # now cached for 5 s
+        client.post("/api/v1/auth/logout")
+        client.cookies.set("incident_session", cookie)
+        assert client.get("/api/v1/auth/me").status_code == 401

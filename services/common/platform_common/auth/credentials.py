@@ -93,6 +93,12 @@ class CredentialResolver:
             raise Unauthenticated("Invalid, expired or revoked credential")
         return principal
 
+    def forget(self, secret: str) -> None:
+        """Drop a secret from this process's cache at once (its own logout); other processes follow
+        within `cache_seconds`."""
+        with self._lock:
+            self._cache.pop(digest(secret), None)
+
     def _cached(self, key: str) -> tuple[float, Principal | None] | None:
         entry = self._cache.get(key)
         if entry is not None and entry[0] > self._clock():

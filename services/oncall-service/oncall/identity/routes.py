@@ -62,6 +62,7 @@ def logout(request: Request, session: SessionDep) -> Response:
     if secret := request.cookies.get(SESSION_COOKIE):
         secrets.logout(session, secret=secret, now=utcnow())
         session.commit()
+        request.app.state.credentials.forget(secret)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure(request))
     return response

@@ -1,6 +1,8 @@
 // Talking to the platform through the gateway (same origin): JSON in and out, the platform's error
 // shape {"error": {"code", "message", "details"}} turned into an ApiError with a readable message,
-// and a poller that refreshes a view every few seconds while the tab is visible.
+// and a poller that refreshes a view every few seconds while the tab is visible. The browser's session
+// cookie goes with every request; an answer 401 (not logged in, or the session ended) sends the
+// browser to the login page, which brings it back here afterwards.
 
 const TIMEOUT_MS = 10000;
 
@@ -12,6 +14,11 @@ const SERVICES = [
   ["/api/v1/escalate", "The on-call service"],
   ["/api/v1/notifications", "The notification service"],
   ["/api/v1/notify", "The notification service"],
+  ["/api/v1/auth/", "The identity service"],
+  ["/api/v1/users", "The identity service"],
+  ["/api/v1/integrations", "The identity service"],
+  ["/api/v1/teams", "The identity service"],
+  ["/api/v1/audit", "The identity service"],
 ];
 
 export function serviceName(path) {
@@ -19,13 +26,20 @@ export function serviceName(path) {
   return found ? found[1] : "The platform";
 }
 
+/** The login page's address, bringing the browser back to where it is now once logged in. */
+export function loginUrl() {
+  const here = window.location.pathname + window.location.search;
+  return `login.html${query({ next: here })}`;
+}
+
 export class ApiError extends Error {
-  constructor(message, { status = 0, code = "network_error", details = [] } = {}) {
+  constructor(message, { status = 0, code = "network_error", details = [], retryAfter = null } = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.details = details;
+    this.retryAfter = retryAfter;  // seconds, from Retry-After (429)
   }
 
   /** True when the service behind the path is down or unreachable (as opposed to a refused request). */
@@ -53,9 +67,10 @@ function describeFailure(path, status, body) {
 
 /**
  * api("/api/v1/incidents?limit=50") → {data, total, status}. `total` is the X-Total-Count header
- * (a number) when the service sent one. Throws ApiError on network failure, timeout or non-2xx.
+ * (a number) when the service sent one. Throws ApiError on network failure, timeout or non-2xx; on 401
+ * it also sends the browser to the login page unless `loginOn401` is false (the login form itself).
  */
-export async function api(path, { method = "GET", body, signal } = {}) {
+export async function api(path, { method = "GET", body, signal, loginOn401 = true } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
   if (signal) signal.addEventListener("abort", () => controller.abort(), { once: true });
@@ -84,9 +99,11 @@ export async function api(path, { method = "GET", body, signal } = {}) {
     try { data = await response.json(); } catch { data = null; }
   }
   if (!response.ok) {
+    if (response.status === 401 && loginOn401) window.location.assign(loginUrl());
     const error = data && data.error ? data.error : {};
+    const retryAfter = Number(response.headers.get("Retry-After")) || null;
     throw new ApiError(describeFailure(path, response.status, data), {
-      status: response.status, code: error.code || `http_${response.status}`, details: error.details || [],
+      status: response.status, code: error.code || `http_${response.status}`, details: error.details || [], retryAfter,
     });
   }
   const totalHeader = response.headers.get("X-Total-Count");

@@ -4,6 +4,7 @@
 import { api, poll, query } from "./api.js";
 import { $, badge, h, SEVERITIES, showState, statusLabel, STATUSES } from "./dom.js";
 import { age, clock, duration, timeElement } from "./format.js";
+import "./session.js";
 
 const REFRESH_MS = 4000;
 const PAGE_SIZE = 50;

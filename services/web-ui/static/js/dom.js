@@ -49,6 +49,17 @@ export function showState(node, message, kind = "info") {
   node.hidden = !message;
 }
 
+/** A one-line message (role="status" / "alert" in the page): text, marked as an error or not. */
+export function say(node, message, isError = false) {
+  node.textContent = message;
+  node.classList.toggle("error", isError);
+}
+
+/** A table row saying the table is empty, across its `columns`. */
+export function emptyRow(columns, text) {
+  return h("tr", {}, h("td", { colspan: columns, class: "sub" }, text));
+}
+
 export function badge(kind, value) {
   const label = kind === "st" ? statusLabel(value) : String(value);
   return h("span", { class: `badge ${kind}-${value}` }, label);

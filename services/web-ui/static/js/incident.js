@@ -1,10 +1,13 @@
 // Incident detail: status, assignee, MTTA / MTTR, timeline, linked alerts; Acknowledge / Start work /
 // Resolve / Reopen and notes through PATCH /api/v1/incidents/{id}. Refreshes every few seconds so that
-// escalations and changes by others appear by themselves.
+// escalations and changes by others appear by themselves. Acting is offered to responders and admins
+// only; a logged-in user acts under their own name (the services write the identity on the timeline),
+// only the anonymous caller of the local profile types one.
 
 import { api, poll, query } from "./api.js";
-import { $, badge, h, showState } from "./dom.js";
+import { $, badge, h, say, showState } from "./dom.js";
 import { clock, duration, shortDateTime, timeElement } from "./format.js";
+import { allows, session } from "./session.js";
 
 const REFRESH_MS = 5000;
 const NAME_KEY = "incident-platform.name";
@@ -31,6 +34,7 @@ const path = `/api/v1/incidents/${encodeURIComponent(incidentId || "")}`;
 const buttons = ["#ack", "#start", "#resolve", "#reopen"].map((selector) => $(selector));
 let current = null;
 let busy = false;
+let signedIn = false;  // a user's session: the services name them, no name field
 
 // One remembered name for actions and notes (this browser only).
 const actorInput = $("#actor");
@@ -101,11 +105,6 @@ function updateButtons() {
   $("#add-note").disabled = busy || !current;
 }
 
-function say(node, message, isError = false) {
-  node.textContent = message;
-  node.classList.toggle("error", isError);
-}
-
 async function change(body, messageNode, done) {
   busy = true;
   updateButtons();
@@ -123,24 +122,29 @@ async function change(body, messageNode, done) {
   }
 }
 
+/** The body's author: a signed-in user is named by the services, an anonymous caller by the form. */
+function withAuthor(body, typed) {
+  return signedIn ? body : { ...body, author: typed || "anonymous" };
+}
+
 for (const button of buttons) {
   button.addEventListener("click", () => {
-    const author = actorInput.value.trim() || "anonymous";
-    change({ status: button.dataset.target, author }, $("#action-message"), `${button.textContent} recorded at ${clock()}.`);
+    const body = withAuthor({ status: button.dataset.target }, actorInput.value.trim());
+    change(body, $("#action-message"), `${button.textContent} recorded at ${clock()}.`);
   });
 }
 
 $("#note-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const body = $("#note-body");
-  const note = body.value.trim();
+  const field = $("#note-body");
+  const note = field.value.trim();
   if (!note) {
     say($("#note-message"), "Write something first.", true);
-    body.focus();
+    field.focus();
     return;
   }
-  const author = authorInput.value.trim() || actorInput.value.trim() || "anonymous";
-  if (await change({ note, author }, $("#note-message"), `Note added at ${clock()}.`)) body.value = "";
+  const body = withAuthor({ note }, authorInput.value.trim() || actorInput.value.trim());
+  if (await change(body, $("#note-message"), `Note added at ${clock()}.`)) field.value = "";
 });
 
 function pageRow(notification) {
@@ -187,6 +191,20 @@ async function refresh() {
     if (!current) showState($("#load-state"), "The incident cannot be shown right now.", "error");
   }
 }
+
+/** Offer the Respond panel to those who may respond; name the signed-in user instead of asking. */
+function showActions(me) {
+  const mayRespond = allows(me, "responder");
+  $("#respond").hidden = !mayRespond;
+  $("#read-only").hidden = mayRespond;
+  signedIn = me !== null && me.kind === "user";
+  $("#actor-field").hidden = signedIn;
+  $("#author-field").hidden = signedIn;
+  $("#acting-as").hidden = !signedIn;
+  if (signedIn) $("#acting-as").textContent = `Acting as ${me.name} (${me.role}).`;
+}
+
+session.then(showActions);
 
 let poller = { now: async () => {} };
 if (!incidentId) {

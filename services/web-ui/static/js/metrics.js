@@ -5,6 +5,7 @@ import { api, poll, query } from "./api.js";
 import { $, h, showState } from "./dom.js";
 import { barChart, durationMax } from "./charts.js";
 import { clock, duration } from "./format.js";
+import "./session.js";
 
 const REFRESH_MS = 30000;
 const PAGE = 500;

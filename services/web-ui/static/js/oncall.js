@@ -4,6 +4,7 @@
 import { api, poll, query } from "./api.js";
 import { $, h, showState } from "./dom.js";
 import { clock, shortDateTime, timeElement } from "./format.js";
+import "./session.js";
 
 const REFRESH_MS = 30000;
 const UPCOMING_DAYS = 14;
