@@ -15,6 +15,8 @@ class Settings(ServiceSettings):
     pending_retry_seconds: float = 2.0
     # Resolve an incident once every one of its alerts is resolved at the source (Alertmanager, Grafana).
     auto_resolve_incidents: bool = True
+    # Distinct `service` label values in metrics; further services are counted as service="other".
+    metrics_max_services: int = 500
 
 
 @lru_cache

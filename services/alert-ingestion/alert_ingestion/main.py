@@ -7,22 +7,19 @@ from fastapi import FastAPI
 
 from alert_ingestion.config import Settings, get_settings
 from alert_ingestion.correlation import Correlator, intake_pool
+from alert_ingestion.metrics import SERVICES
 from alert_ingestion.resolution import ResolutionReporter
 from alert_ingestion.routes import router
 from alert_ingestion.webhooks import router as webhooks_router
 from platform_common.app import create_service_app
-from platform_common.http import ServiceClient
+from platform_common.http import peer_client
 from platform_common.worker import PeriodicWorker
 
 
 def _startup(settings: Settings):
     def startup(app: FastAPI) -> Iterable[PeriodicWorker]:
-        app.state.incidents = ServiceClient(
-            "incident-management",
-            settings.incident_management_url,
-            timeout=settings.http_timeout_seconds,
-            retries=settings.http_retries,
-        )
+        app.state.incidents = peer_client("incident-management", settings.incident_management_url, settings)
+        SERVICES.limit = settings.metrics_max_services
         intake = intake_pool(settings.database_url, settings.intake_pool_size)
         app.state.correlator = Correlator(app.state.engine, intake, app.state.incidents, settings.correlation_window_seconds)
         reporter = ResolutionReporter(app.state.engine, app.state.incidents, auto_resolve=settings.auto_resolve_incidents)

@@ -2,8 +2,13 @@
 
 from prometheus_client import Counter
 
+from alert_ingestion.schemas import AlertIn
+from platform_common.labels import BoundedLabel
+
 ALERTS_RECEIVED = Counter("alerts_received_total", "Alerts accepted, by normalised severity", ["severity"])
 ALERTS_BY_SERVICE = Counter("alerts_by_service_total", "Alerts accepted, by the service they are about", ["service"])
+# At most METRICS_MAX_SERVICES distinct `service` values (set at start-up); later ones count as "other".
+SERVICES = BoundedLabel(500)
 ALERTS_CORRELATED = Counter(
     "alerts_correlated_total", "Alerts correlated into an incident", ["result"]
 )  # result: new_incident | existing_incident
@@ -14,3 +19,8 @@ ALERTS_RESOLVED = Counter("alerts_resolved_total", "Alerts resolved by their sou
 
 def count_correlation(action: str) -> None:
     ALERTS_CORRELATED.labels("new_incident" if action == "new_incident" else "existing_incident").inc()
+
+
+def count_received(alert: AlertIn) -> None:
+    ALERTS_RECEIVED.labels(str(alert.severity)).inc()
+    ALERTS_BY_SERVICE.labels(SERVICES(alert.service)).inc()

@@ -3,11 +3,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from alert_ingestion import service
-from alert_ingestion.metrics import ALERTS_BY_SERVICE, ALERTS_RECEIVED
+from alert_ingestion.metrics import count_received
 from alert_ingestion.schemas import AlertAccepted, AlertIn, AlertOut, CorrelationStatus, SeverityIn
+from platform_common.auth.policy import INGEST, VIEWER, requires
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
@@ -16,18 +17,33 @@ from platform_common.validation import Text
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
 
-@router.post("", response_model=AlertAccepted, status_code=status.HTTP_201_CREATED, responses={422: ERROR_RESPONSES[422]})
-async def receive_alert(alert: AlertIn, request: Request) -> AlertAccepted:
+@router.post(
+    "",
+    dependencies=[requires(INGEST)],
+    response_model=AlertAccepted,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": AlertAccepted, "description": "Replay of an earlier request with the same Idempotency-Key: nothing stored"},
+        422: ERROR_RESPONSES[422],
+        503: ERROR_RESPONSES[503],
+    },
+)
+async def receive_alert(
+    alert: AlertIn, request: Request, response: Response, idempotency_key: Annotated[Text | None, Header(max_length=200)] = None
+) -> AlertAccepted:
     """Store an alert and correlate it: it joins the newest unresolved incident of the same service and
     severity opened within the correlation window, or opens a new one. If incident-management is down
-    the alert is kept as `pending` and correlated once it is back."""
-    outcome = await request.app.state.correlator.ingest(alert)  # no fingerprint: never a duplicate
-    ALERTS_RECEIVED.labels(str(alert.severity)).inc()
-    ALERTS_BY_SERVICE.labels(alert.service).inc()
+    the alert is kept as `pending` and correlated once it is back. A retry with the same
+    `Idempotency-Key` answers 200 with the alert already stored, as it is now, and stores nothing."""
+    outcome = await request.app.state.correlator.ingest(alert, idempotency_key=idempotency_key)  # no fingerprint: never a duplicate
+    if outcome.replayed:
+        response.status_code = status.HTTP_200_OK
+    else:
+        count_received(alert)
     return AlertAccepted(alert_id=outcome.alert_id, incident_id=outcome.incident_id, status=outcome.status, action=outcome.action)
 
 
-@router.get("", response_model=list[AlertOut])
+@router.get("", dependencies=[requires(VIEWER)], response_model=list[AlertOut])
 def list_alerts(
     session: SessionDep,
     response: Response,
@@ -43,7 +59,7 @@ def list_alerts(
     return [AlertOut.model_validate(row) for row in rows]
 
 
-@router.get("/{alert_id}", response_model=AlertOut, responses={404: ERROR_RESPONSES[404]})
+@router.get("/{alert_id}", dependencies=[requires(VIEWER)], response_model=AlertOut, responses={404: ERROR_RESPONSES[404]})
 def get_alert(alert_id: UUID, session: SessionDep) -> AlertOut:
     """One alert with the incident it was correlated into."""
     return AlertOut.model_validate(service.get_or_raise(session, alert_id=alert_id))

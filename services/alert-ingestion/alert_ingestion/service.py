@@ -2,12 +2,12 @@
 
 from uuid import UUID
 
-from sqlalchemy import RowMapping, func, select
+from sqlalchemy import RowMapping, select
 from sqlalchemy.orm import Session
 
 from alert_ingestion.tables import alerts
 from platform_common.errors import NotFound
-from platform_common.pagination import Page
+from platform_common.pagination import Page, count_total
 
 
 def _out(row: RowMapping) -> dict:
@@ -33,7 +33,7 @@ def list_(
         filters.append(alerts.c.incident_id == incident_id)
     if status is not None:
         filters.append(alerts.c.status == status)
-    total = session.execute(select(func.count()).select_from(alerts).where(*filters)).scalar_one()
+    total = count_total(session, select(alerts).where(*filters), page)
     rows = (
         session.execute(
             select(alerts).where(*filters).order_by(alerts.c.received_at.desc(), alerts.c.id).limit(page.limit).offset(page.offset)

@@ -28,6 +28,8 @@ alerts = Table(
     Column("resolved_at", DateTime(timezone=True)),
     # Resolved at the source, not yet reported to its incident (see resolution.py).
     Column("resolution_pending", Boolean, nullable=False, server_default=text("false")),
+    # The client's Idempotency-Key (unique): a retried POST returns this alert instead of storing another.
+    Column("idempotency_key", String(200)),
 )
 
 # Published by incident-management for exactly this read (see its migrations).

@@ -6,10 +6,11 @@ from anyio import to_thread
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from alert_ingestion.metrics import ALERTS_BY_SERVICE, ALERTS_DEDUPLICATED, ALERTS_RECEIVED, ALERTS_RESOLVED
+from alert_ingestion.metrics import ALERTS_DEDUPLICATED, ALERTS_RESOLVED, count_received
 from alert_ingestion.resolution import mark_resolved
 from alert_ingestion.schemas import AlertAccepted
 from alert_ingestion.sources import WebhookPayload, fingerprint, to_alert
+from platform_common.auth.policy import INGEST, requires
 from platform_common.clock import utcnow
 from platform_common.errors import ERROR_RESPONSES
 
@@ -40,8 +41,7 @@ async def _receive(request: Request, payload: WebhookPayload, source: str) -> We
             duplicates += 1
             ALERTS_DEDUPLICATED.labels(source).inc()
             continue
-        ALERTS_RECEIVED.labels(str(alert.severity)).inc()
-        ALERTS_BY_SERVICE.labels(alert.service).inc()
+        count_received(alert)
         accepted.append(
             AlertAccepted(alert_id=outcome.alert_id, incident_id=outcome.incident_id, status=outcome.status, action=outcome.action)
         )
@@ -50,13 +50,13 @@ async def _receive(request: Request, payload: WebhookPayload, source: str) -> We
     return WebhookResult(accepted=accepted, duplicates=duplicates, resolved=resolved)
 
 
-@router.post("/alertmanager", response_model=WebhookResult, responses={422: ERROR_RESPONSES[422]})
+@router.post("/alertmanager", dependencies=[requires(INGEST)], response_model=WebhookResult, responses={422: ERROR_RESPONSES[422]})
 async def alertmanager_webhook(payload: WebhookPayload, request: Request) -> WebhookResult:
     """Prometheus Alertmanager `webhook_configs` receiver (payload version 4)."""
     return await _receive(request, payload, "alertmanager")
 
 
-@router.post("/grafana", response_model=WebhookResult, responses={422: ERROR_RESPONSES[422]})
+@router.post("/grafana", dependencies=[requires(INGEST)], response_model=WebhookResult, responses={422: ERROR_RESPONSES[422]})
 async def grafana_webhook(payload: WebhookPayload, request: Request) -> WebhookResult:
     """Grafana unified-alerting webhook contact point (payload version 1)."""
     return await _receive(request, payload, "grafana")

@@ -1,11 +1,15 @@
 """Database engine, the per-request session dependency and coordination helpers."""
 
+import logging
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
 
 
 def create_db_engine(database_url: str, *, pool_size: int = 10) -> Engine:
@@ -21,9 +25,17 @@ def create_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the service layer commits, anything left open is rolled back."""
-    with request.app.state.session_factory() as session:
+    """One session per request; the service layer commits, anything left open is rolled back. That
+    rollback runs once the response is on its way, so a database lost meanwhile (a restart) is only
+    logged: raising there would reset the client's connection."""
+    session = request.app.state.session_factory()
+    try:
         yield session
+    finally:
+        try:
+            session.close()
+        except DBAPIError as exc:
+            logger.warning("request session closed on a lost database connection: %s", exc.orig)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

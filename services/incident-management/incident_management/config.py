@@ -4,6 +4,7 @@ from functools import lru_cache
 
 from pydantic import Field
 
+from platform_common.recipients import PageChannels
 from platform_common.settings import ServiceSettings
 
 
@@ -11,9 +12,11 @@ class Settings(ServiceSettings):
     oncall_service_url: str = "http://127.0.0.1:8003"
     notification_service_url: str = "http://127.0.0.1:8004"
     # Channels a page goes out on; each becomes one notification to the assignee.
-    page_channels: list[str] = Field(default_factory=lambda: ["mock"])
+    page_channels: PageChannels = Field(default_factory=lambda: ["mock"])
     page_interval_seconds: float = 1.0
     page_max_backoff_seconds: float = 60.0
+    # Distinct `service` label values in metrics; further services are counted as service="other".
+    metrics_max_services: int = 500
 
 
 @lru_cache

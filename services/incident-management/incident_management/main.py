@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
 from incident_management.config import Settings, get_settings
-from incident_management.metrics import IncidentStateCollector
+from incident_management.metrics import SERVICES, IncidentStateCollector
 from incident_management.paging import Pager
 from incident_management.routes import router
 from platform_common.app import create_service_app
@@ -17,10 +17,17 @@ from platform_common.worker import PeriodicWorker
 def _startup(settings: Settings):
     def startup(app: FastAPI) -> Iterable[PeriodicWorker]:
         timeout = settings.http_timeout_seconds
-        app.state.oncall = ServiceClient("oncall-service", settings.oncall_service_url, timeout=timeout, retries=1)
-        app.state.notifier = ServiceClient(
-            "notification-service", settings.notification_service_url, timeout=timeout, retries=settings.http_retries
+        app.state.oncall = ServiceClient(
+            "oncall-service", settings.oncall_service_url, timeout=timeout, retries=1, token=settings.service_token
         )
+        app.state.notifier = ServiceClient(
+            "notification-service",
+            settings.notification_service_url,
+            timeout=timeout,
+            retries=settings.http_retries,
+            token=settings.service_token,
+        )
+        SERVICES.limit = settings.metrics_max_services
         app.state.state_collector = IncidentStateCollector(app.state.engine)
         REGISTRY.register(app.state.state_collector)
         pager = Pager(

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from incident_management.lifecycle import Status
 from incident_management.tables import incidents
+from platform_common.labels import BoundedLabel
 from platform_common.severity import Severity
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,12 @@ INCIDENT_MTTR = Histogram(
     buckets=(60, 300, 600, 1800, 3600, 7200, 14400),
 )
 INCIDENTS_CREATED = Counter("incidents_created_total", "Incidents opened", ["service", "severity"])
+# At most METRICS_MAX_SERVICES distinct `service` values (set at start-up); later ones count as "other".
+SERVICES = BoundedLabel(500)
+
+
+def count_created(service: str, severity: str) -> None:
+    INCIDENTS_CREATED.labels(SERVICES(service), severity).inc()
 
 
 class IncidentStateCollector(Collector):

@@ -4,6 +4,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from pydantic import BaseModel
 
 from incident_management import flows, service
 from incident_management.lifecycle import Status
@@ -20,21 +21,38 @@ from incident_management.schemas import (
     TimelineEventCreate,
     TimelineEventOut,
 )
+from platform_common.auth.policy import INTERNAL, RESPONDER, VIEWER, PrincipalDep, requires
 from platform_common.clock import utcnow
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
 from platform_common.validation import Text
 
+
+def _claimed(body: BaseModel, field: str) -> str | None:
+    """A name the caller gave in the body (only anonymous and service callers may name the actor)."""
+    return getattr(body, field) if field in body.model_fields_set else None
+
+
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+CORRELATION_ACTION_HEADER = "Correlation-Action"
 _404 = {404: ERROR_RESPONSES[404]}
 
 
 @router.post(
     "",
+    dependencies=[requires(RESPONDER)],
     response_model=IncidentOut,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": IncidentOut, "description": "Replay of an earlier request with the same Idempotency-Key"}},
+    responses={
+        200: {
+            "model": IncidentOut,
+            "description": "Replay of an earlier request with the same Idempotency-Key, or the correlated incident joined",
+            "headers": {
+                CORRELATION_ACTION_HEADER: {"description": "with correlation_window_seconds: new_incident | attached_to_existing_incident"}
+            },
+        }
+    },
 )
 def create_incident(
     data: IncidentCreate,
@@ -43,16 +61,21 @@ def create_incident(
     session: SessionDep,
     idempotency_key: Annotated[Text | None, Header(max_length=200)] = None,
 ) -> IncidentOut:
-    """Open an incident, assign the team's on-call primary (when none is given) and page them."""
-    incident, created = flows.open_incident(session, data=data, idempotency_key=idempotency_key, oncall=request.app.state.oncall)
-    if created:
+    """Open an incident, assign the team's on-call primary (when none is given) and page them. With
+    `correlation_window_seconds`, join the newest unresolved incident of the same service and severity
+    opened within that window instead (the `Correlation-Action` header says which happened)."""
+    incident, opening = flows.open_incident(session, data=data, idempotency_key=idempotency_key, oncall=request.app.state.oncall)
+    if opening == flows.Opening.CREATED:
         request.app.state.pager_worker.wake()
     else:
         response.status_code = status.HTTP_200_OK
+    if data.correlation_window_seconds is not None:
+        joined = opening == flows.Opening.JOINED
+        response.headers[CORRELATION_ACTION_HEADER] = flows.Opening.JOINED if joined else flows.Opening.CREATED
     return IncidentOut.model_validate(incident)
 
 
-@router.get("", response_model=list[IncidentOut])
+@router.get("", dependencies=[requires(VIEWER)], response_model=list[IncidentOut])
 def list_incidents(
     session: SessionDep,
     response: Response,
@@ -67,52 +90,69 @@ def list_incidents(
     return [IncidentOut.model_validate(row) for row in rows]
 
 
-@router.get("/summary", response_model=IncidentSummary)
+@router.get("/summary", dependencies=[requires(VIEWER)], response_model=IncidentSummary)
 def incident_summary(session: SessionDep) -> IncidentSummary:
     """Counts by status, open incidents by severity, mean MTTA / MTTR."""
     return IncidentSummary.model_validate(service.summary(session))
 
 
-@router.get("/{incident_id}", response_model=IncidentDetail, responses=_404)
+@router.get("/{incident_id}", dependencies=[requires(VIEWER)], response_model=IncidentDetail, responses=_404)
 def get_incident(incident_id: UUID, session: SessionDep) -> IncidentDetail:
     """The incident with its linked alerts, notes, timeline and MTTA / MTTR."""
     return IncidentDetail.model_validate(service.detail(session, incident_id=incident_id))
 
 
-@router.patch("/{incident_id}", response_model=IncidentOut, responses={**_404, 409: ERROR_RESPONSES[409]})
-def update_incident(incident_id: UUID, change: IncidentUpdate, session: SessionDep) -> IncidentOut:
-    """Change status (open → acknowledged → in_progress → resolved; resolved → open reopens), add a note, reassign."""
+@router.patch(
+    "/{incident_id}", dependencies=[requires(RESPONDER)], response_model=IncidentOut, responses={**_404, 409: ERROR_RESPONSES[409]}
+)
+def update_incident(incident_id: UUID, change: IncidentUpdate, principal: PrincipalDep, session: SessionDep) -> IncidentOut:
+    """Change status (open → acknowledged → in_progress → resolved; resolved → open reopens), add a note, reassign.
+    The timeline names the authenticated caller (`author` counts only for anonymous and service callers)."""
+    change = change.model_copy(update={"author": principal.actor(_claimed(change, "author"))})
     return IncidentOut.model_validate(flows.update_incident(session, incident_id=incident_id, change=change))
 
 
-@router.get("/{incident_id}/metrics", response_model=IncidentMetrics, responses=_404)
+@router.get("/{incident_id}/metrics", dependencies=[requires(VIEWER)], response_model=IncidentMetrics, responses=_404)
 def incident_metrics(incident_id: UUID, session: SessionDep) -> IncidentMetrics:
     incident = service.get_or_raise(session, incident_id=incident_id)
     return IncidentMetrics.model_validate({**incident, "incident_id": incident["id"]})
 
 
-@router.post("/{incident_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED, responses=_404)
-def add_note(incident_id: UUID, note: NoteCreate, session: SessionDep) -> NoteOut:
+@router.post(
+    "/{incident_id}/notes", dependencies=[requires(RESPONDER)], response_model=NoteOut, status_code=status.HTTP_201_CREATED, responses=_404
+)
+def add_note(incident_id: UUID, note: NoteCreate, principal: PrincipalDep, session: SessionDep) -> NoteOut:
+    note = note.model_copy(update={"author": principal.actor(_claimed(note, "author"))})
     service.get_or_raise(session, incident_id=incident_id, lock=True)
     row = service.add_note(session, incident_id=incident_id, author=note.author, body=note.body, now=utcnow())
     session.commit()
     return NoteOut.model_validate(row)
 
 
-@router.get("/{incident_id}/timeline", response_model=list[TimelineEventOut], responses=_404)
+@router.get("/{incident_id}/timeline", dependencies=[requires(VIEWER)], response_model=list[TimelineEventOut], responses=_404)
 def get_timeline(incident_id: UUID, session: SessionDep) -> list[TimelineEventOut]:
     return [TimelineEventOut.model_validate(row) for row in service.events(session, incident_id=incident_id)]
 
 
-@router.post("/{incident_id}/timeline", response_model=TimelineEventOut, status_code=status.HTTP_201_CREATED, responses=_404)
-def record_event(incident_id: UUID, event: TimelineEventCreate, session: SessionDep) -> TimelineEventOut:
-    """Record what another service did to the incident (escalation, page); optionally reassign it."""
-    now = utcnow()
-    incident = service.get_or_raise(session, incident_id=incident_id, lock=True)
-    if event.assigned_to is not None:
-        service.assign(session, incident=incident, assignee=event.assigned_to, actor=event.actor, now=now)
-    row = service.add_event(
-        session, incident_id=incident_id, kind=event.kind, actor=event.actor, message=event.message, data=event.data, now=now
-    )
-    session.commit()
+@router.post(
+    "/{incident_id}/timeline",
+    dependencies=[requires(INTERNAL)],
+    response_model=TimelineEventOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={**_404, 200: {"model": TimelineEventOut, "description": "Replay of an event recorded with the same Idempotency-Key"}},
+)
+def record_event(
+    incident_id: UUID,
+    event: TimelineEventCreate,
+    principal: PrincipalDep,
+    response: Response,
+    session: SessionDep,
+    idempotency_key: Annotated[Text | None, Header(max_length=200)] = None,
+) -> TimelineEventOut:
+    """Record what another service did to the incident (escalation, page); optionally reassign it.
+    An `Idempotency-Key` already recorded on this incident answers 200 with that event, changing nothing."""
+    event = event.model_copy(update={"actor": principal.actor(event.actor)})
+    row, created = flows.record_event(session, incident_id=incident_id, event=event, idempotency_key=idempotency_key)
+    if not created:
+        response.status_code = status.HTTP_200_OK
     return TimelineEventOut.model_validate(row)

@@ -21,6 +21,13 @@ class IncidentCreate(BaseModel):
     service: Annotated[NonEmpty, StringConstraints(max_length=200)]
     severity: SeverityIn
     assigned_to: Annotated[NonEmpty, StringConstraints(max_length=200)] | None = None
+    correlation_window_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=86_400,
+        description="join the newest unresolved incident of the same service and severity opened this many seconds ago "
+        "or less, instead of opening a new one (decided atomically, whatever the number of callers)",
+    )
 
 
 class IncidentUpdate(BaseModel):

@@ -16,7 +16,7 @@ from incident_management.lifecycle import Status
 from incident_management.schemas import IncidentCreate
 from incident_management.tables import incident_alerts, incidents, notes, pages, timeline
 from platform_common.errors import Conflict, NotFound
-from platform_common.pagination import Page
+from platform_common.pagination import Page, count_total
 
 SYSTEM_ACTOR = "incident-management"
 
@@ -33,6 +33,21 @@ def get_or_raise(session: Session, *, incident_id: UUID, lock: bool = False) -> 
 
 def get_by_idempotency_key(session: Session, *, key: str) -> RowMapping | None:
     return session.execute(select(incidents).where(incidents.c.idempotency_key == key)).mappings().first()
+
+
+def find_correlated(session: Session, *, service: str, severity: str, since: datetime) -> RowMapping | None:
+    """The newest unresolved incident of this service and severity created at `since` or later."""
+    return (
+        session.execute(
+            select(incidents)
+            .where(incidents.c.service == service, incidents.c.severity == severity, incidents.c.status != Status.RESOLVED)
+            .where(incidents.c.created_at >= since)
+            .order_by(incidents.c.created_at.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
 
 
 def create(session: Session, *, data: IncidentCreate, assigned_to: str | None, idempotency_key: str | None, now: datetime) -> RowMapping:
@@ -76,7 +91,7 @@ def list_(
         filters.append(incidents.c.severity == severity)
     if service is not None:
         filters.append(incidents.c.service == service)
-    total = session.execute(select(func.count()).select_from(incidents).where(*filters)).scalar_one()
+    total = count_total(session, select(incidents).where(*filters), page)
     rows = (
         session.execute(
             select(incidents).where(*filters).order_by(incidents.c.created_at.desc(), incidents.c.id).limit(page.limit).offset(page.offset)
@@ -140,16 +155,32 @@ def add_note(session: Session, *, incident_id: UUID, author: str, body: str, now
 
 
 def add_event(
-    session: Session, *, incident_id: UUID, kind: str, actor: str, message: str, data: dict[str, Any], now: datetime
+    session: Session,
+    *,
+    incident_id: UUID,
+    kind: str,
+    actor: str,
+    message: str,
+    data: dict[str, Any],
+    now: datetime,
+    idempotency_key: str | None = None,
 ) -> RowMapping:
     return (
         session.execute(
             insert(timeline)
-            .values(incident_id=incident_id, kind=kind, actor=actor, message=message, data=data, created_at=now)
+            .values(
+                incident_id=incident_id, kind=kind, actor=actor, message=message, data=data, created_at=now, idempotency_key=idempotency_key
+            )
             .returning(timeline)
         )
         .mappings()
         .one()
+    )
+
+
+def get_event_by_key(session: Session, *, incident_id: UUID, key: str) -> RowMapping | None:
+    return (
+        session.execute(select(timeline).where(timeline.c.incident_id == incident_id, timeline.c.idempotency_key == key)).mappings().first()
     )
 
 

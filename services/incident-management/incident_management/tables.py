@@ -46,6 +46,8 @@ timeline = Table(
     Column("message", Text, nullable=False),
     Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Set by the service that reported the event (unique per incident): a replay returns this event.
+    Column("idempotency_key", String(200)),
 )
 
 # Outbox of pages: written in the same transaction as the incident, delivered by the pager worker.

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.params import Depends as DependsParam
 from fastapi.dependencies.models import Dependant
+from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from platform_common.auth.errors import Forbidden, Unauthenticated
