@@ -5,9 +5,11 @@
     ├── Conflict (409 conflict)          illegal state change
     ├── InvalidInput (422 validation_error)
     └── DependencyUnavailable (503 dependency_unavailable)   database or peer service down
+    BodyTooLarge (413 payload_too_large)   an HTTPException, so FastAPI lets it out of body reading
 
 Every error answers `{"error": {"code", "message", "details"}, "request_id"}`; for 422 `details` lists
-`{"field", "message", "type"}` per invalid field.
+`{"field", "message", "type"}` per invalid field. Every 503 carries `Retry-After`; every 405 carries
+`Allow` with every method the path supports.
 """
 
 import logging
@@ -16,10 +18,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from platform_common.logs import current_request_id
 
@@ -56,6 +60,17 @@ class DependencyUnavailable(PlatformError):
     code = "dependency_unavailable"
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """The request body is over the size limit (raised while the body is received, see middleware)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=f"Request body is larger than {limit} bytes")
+
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks clients to wait before retrying: the database or a peer is restarting or busy."""
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
@@ -74,15 +89,48 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "A dependency is down"},
 }
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 409: "conflict", 422: "validation_error"}
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "validation_error",
+    503: "dependency_unavailable",
+}
 
 
-def error_response(status_code: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = ErrorResponse(
         error=ErrorDetail(code=code, message=message, details=details or []),
         request_id=current_request_id(),
     )
-    return JSONResponse(status_code=status_code, content=body.model_dump(mode="json"))
+    headers = dict(headers or {})
+    if status_code == 503:
+        headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
+    return JSONResponse(status_code=status_code, content=body.model_dump(mode="json"), headers=headers)
+
+
+def http_error_response(exc: StarletteHTTPException, *, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An HTTP exception (404, 405, 413, ...) in the platform's error shape."""
+    return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail), headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route accepts on this request's path (several routes can share one path:
+    Starlette's own 405 names only the first route's methods)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):  # routes of included routers too
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -101,14 +149,16 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     return error_response(422, "validation_error", "Request validation failed", _field_errors(exc))
 
 
-async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
         # FastAPI's 400 for a body it could not decode (not UTF-8, nested too deeply, an integer too long
         # to convert): invalid input like malformed JSON, which it answers 422 `json_invalid`.
         detail = {"field": "body", "message": f"not a valid JSON document: {type(exc.__cause__).__name__}", "type": "json_invalid"}
         return error_response(422, "validation_error", "Request body is not valid JSON", [detail])
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return http_error_response(exc, headers=headers)
 
 
 async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:

@@ -24,11 +24,19 @@ def health(request: Request) -> Health:
     "/ready",
     response_model=Health,
     responses={503: ERROR_RESPONSES[503]},
-    summary="Readiness: the database answers",
+    summary="Readiness: the database answers and every background worker is alive and cycling",
 )
 def ready(request: Request) -> Health:
+    """503 naming each problem (in `details`): the database unreachable, a worker dead or stuck."""
+    problems = []
     if not database_is_ready(request.app.state.engine):
-        raise DependencyUnavailable("The database is unavailable")
+        problems.append({"field": "database", "message": "unreachable", "type": "database_unavailable"})
+    for worker in request.app.state.workers:
+        if (problem := worker.problem()) is not None:
+            problems.append({"field": f"worker:{worker.name}", "message": problem, "type": "worker_unhealthy"})
+    if problems:
+        summary = "; ".join(f"{problem['field']} {problem['message']}" for problem in problems)
+        raise DependencyUnavailable(f"Not ready: {summary}", details=problems)
     return Health(status="ready", service=request.app.state.service_name)
 
 

@@ -4,20 +4,30 @@ Pydantic accepts things the database cannot hold; without these types they reach
 into a 500 (or, worse, are stored and break every later read):
 - `Text`: a string without NUL characters (PostgreSQL `text` and `jsonb` reject U+0000).
 - `NonEmptyText`: `Text`, stripped, not empty.
-- `Timestamp`: a datetime whose UTC instant Python can represent (`0001-01-01T00:00:00+01:00` is year 0
-  in UTC: PostgreSQL stores it, reading it back fails).
+- `Timestamp`: an ISO 8601 string (what the OpenAPI `date-time` promises: pydantic would also read a
+  number, or a string of digits, as seconds since 1970) whose UTC instant Python can represent
+  (`0001-01-01T00:00:00+01:00` is year 0 in UTC: PostgreSQL stores it, reading it back fails).
 - `JsonObject`: free-form JSON for a `jsonb` column: `Text` strings and keys, finite numbers only
   (Python's JSON parser accepts `NaN` and `Infinity`, `jsonb` does not).
 Each failure is a ValueError, so the client gets the usual 422 with the offending field.
 """
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 NUL = "\x00"
+_NUMBER = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
+
+
+def not_a_number(value: Any) -> Any:
+    """The value unchanged, unless it is a number or a string of one (pydantic reads those as Unix time)."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("must be an ISO 8601 date-time string such as 2026-02-09T15:30:00Z, not a number")
+    return value
 
 
 def representable_instant(value: datetime) -> datetime:
@@ -62,8 +72,8 @@ Text = Annotated[str, StringConstraints(pattern=NUL_FREE)]
 NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NUL_FREE)]
 """`Text`, stripped, at least one character."""
 
-Timestamp = Annotated[datetime, AfterValidator(representable_instant)]
-"""A datetime whose UTC instant is representable (naive values are left to the caller)."""
+Timestamp = Annotated[datetime, BeforeValidator(not_a_number), AfterValidator(representable_instant)]
+"""An ISO 8601 datetime whose UTC instant is representable (naive values are left to the caller)."""
 
 JsonObject = Annotated[dict[str, Any], AfterValidator(storable_json)]
 """A JSON object `jsonb` accepts: no NUL in strings or keys, no NaN / Infinity."""

@@ -6,11 +6,12 @@ from pydantic import BaseModel
 from sqlalchemy import create_engine, text
 
 from platform_common.app import create_service_app
+from platform_common.auth.policy import PUBLIC, requires
 from platform_common.db import SessionDep, create_session_factory
-from platform_common.errors import Conflict
+from platform_common.errors import RETRY_AFTER_SECONDS, Conflict
 from platform_common.settings import ServiceSettings
 
-router = APIRouter()
+router = APIRouter(dependencies=[requires(PUBLIC)])
 
 
 class Thing(BaseModel):
@@ -50,6 +51,8 @@ def test_readiness_is_503_when_the_database_is_unreachable():
         response = client.get("/ready")
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "dependency_unavailable"
+        assert response.json()["error"]["details"] == [{"field": "database", "message": "unreachable", "type": "database_unavailable"}]
+        assert response.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
         assert client.get("/health").status_code == 200
 
 
@@ -82,3 +85,4 @@ def test_an_exhausted_connection_pool_is_503_not_500(database_url):
             busy.dispose()
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "dependency_unavailable"
+    assert response.headers["retry-after"] == str(RETRY_AFTER_SECONDS)

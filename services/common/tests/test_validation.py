@@ -27,6 +27,11 @@ class Model(BaseModel):
         ({"name": "  "}, "name"),
         ({"at": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))}, "at"),
         ({"at": "9999-12-31T23:00:00-01:00"}, "at"),
+        ({"at": 1700000000}, "at"),
+        ({"at": 1700000000.5}, "at"),
+        ({"at": True}, "at"),
+        ({"at": "1700000000"}, "at"),
+        ({"at": " -12.5 "}, "at"),
         ({"data": {"a": [1, {"b": math.nan}]}}, "data"),
         ({"data": {"a": math.inf}}, "data"),
         ({"data": {"a": ["\x00"]}}, "data"),
@@ -45,6 +50,13 @@ def test_everything_else_passes_unchanged():
     assert (model.text, model.name, model.at, model.data["n"]) == ("ü🔥", "bob", at, 10**30)
     assert Model(at=datetime(1, 1, 1, tzinfo=UTC)).at.year == 1
     assert Model(at=datetime(1, 1, 1)).at.tzinfo is None  # naive values are the caller's to interpret
+    assert Model.model_validate_json('{"at": "2026-02-09T15:30:00+01:00"}').at == datetime(2026, 2, 9, 14, 30, tzinfo=UTC)
+
+
+def test_a_number_for_a_timestamp_is_refused_in_json_with_a_clear_message():
+    with pytest.raises(ValidationError, match="ISO 8601 date-time string") as raised:
+        Model.model_validate_json('{"at": 1700000000}')
+    assert raised.value.errors()[0]["loc"] == ("at",)
 
 
 def test_an_unexpected_error_still_answers_the_platform_error_shape():

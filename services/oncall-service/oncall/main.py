@@ -7,19 +7,21 @@ from prometheus_client import REGISTRY
 
 from oncall.config import Settings, get_settings
 from oncall.engine import EscalationEngine
+from oncall.identity.routes import router as identity_router
+from oncall.identity.secrets import ensure_bootstrap_admin, forget_old_sessions
 from oncall.metrics import OnCallCollector
 from oncall.routes import router
 from platform_common.app import create_service_app
 from platform_common.clock import utcnow
-from platform_common.http import ServiceClient
+from platform_common.http import peer_client
 from platform_common.worker import PeriodicWorker
 
 
 def _startup(settings: Settings):
     def startup(app: FastAPI) -> Iterable[PeriodicWorker]:
-        timeout, retries = settings.http_timeout_seconds, settings.http_retries
-        app.state.incidents = ServiceClient("incident-management", settings.incident_management_url, timeout=timeout, retries=retries)
-        app.state.notifier = ServiceClient("notification-service", settings.notification_service_url, timeout=timeout, retries=retries)
+        _bootstrap_admin(app, settings)
+        app.state.incidents = peer_client("incident-management", settings.incident_management_url, settings)
+        app.state.notifier = peer_client("notification-service", settings.notification_service_url, settings)
         app.state.oncall_collector = OnCallCollector(app.state.session_factory, utcnow)
         REGISTRY.register(app.state.oncall_collector)
         app.state.escalation_engine = EscalationEngine(
@@ -29,9 +31,31 @@ def _startup(settings: Settings):
             settings.page_channels,
             max_backoff_seconds=settings.escalation_max_backoff_seconds,
         )
-        return [PeriodicWorker("escalation", settings.escalation_interval_seconds, app.state.escalation_engine.run_cycle)]
+        return [
+            PeriodicWorker("escalation", settings.escalation_interval_seconds, app.state.escalation_engine.run_cycle),
+            PeriodicWorker("identity-housekeeping", 300, lambda: _housekeeping(app)),
+        ]
 
     return startup
+
+
+def _bootstrap_admin(app: FastAPI, settings: Settings) -> None:
+    with app.state.session_factory() as session:
+        ensure_bootstrap_admin(
+            session,
+            token=settings.bootstrap_admin_token,
+            email=settings.bootstrap_admin_email,
+            password=settings.bootstrap_admin_password,
+            now=utcnow(),
+        )
+        session.commit()
+
+
+def _housekeeping(app: FastAPI) -> None:
+    """Expired sessions and old failed-login records are deleted."""
+    with app.state.session_factory() as session:
+        forget_old_sessions(session, now=utcnow())
+        session.commit()
 
 
 def _shutdown(app: FastAPI) -> None:
@@ -46,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_name="oncall-service",
         package="oncall",
         settings=settings,
-        routers=[router],
+        routers=[identity_router, router],
         description="On-call schedules, rotations and overrides; escalates unacknowledged incidents.",
         startup=_startup(settings),
         shutdown=_shutdown,

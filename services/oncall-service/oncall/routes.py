@@ -21,11 +21,12 @@ from oncall.schemas import (
     ShiftOut,
     in_rotation_range,
 )
+from platform_common.auth.policy import ADMIN, RESPONDER, VIEWER, requires
 from platform_common.clock import utcnow
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
-from platform_common.validation import Text
+from platform_common.validation import Text, Timestamp
 
 router = APIRouter(prefix="/api/v1", tags=["on-call"])
 _404 = {404: ERROR_RESPONSES[404]}
@@ -49,7 +50,13 @@ def _on_call(team: str, shift: rotation.Shift) -> OnCallOut:
     )
 
 
-@router.post("/schedules", response_model=ScheduleOut, status_code=status.HTTP_201_CREATED, responses={409: ERROR_RESPONSES[409]})
+@router.post(
+    "/schedules",
+    dependencies=[requires(ADMIN)],
+    response_model=ScheduleOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: ERROR_RESPONSES[409]},
+)
 def create_schedule(data: ScheduleCreate, session: SessionDep) -> ScheduleOut:
     """A team's rotation: primary = whose turn it is, secondary = the next member. 409 if the team has one."""
     schedule = service.create(session, data=data, now=utcnow())
@@ -57,7 +64,7 @@ def create_schedule(data: ScheduleCreate, session: SessionDep) -> ScheduleOut:
     return ScheduleOut.model_validate(schedule)
 
 
-@router.get("/schedules", response_model=list[ScheduleOut])
+@router.get("/schedules", dependencies=[requires(VIEWER)], response_model=list[ScheduleOut])
 def list_schedules(session: SessionDep, response: Response, page: PageDep) -> list[ScheduleOut]:
     """Every team's schedule, by team name; total in X-Total-Count."""
     rows, total = service.list_(session, page=page)
@@ -65,12 +72,12 @@ def list_schedules(session: SessionDep, response: Response, page: PageDep) -> li
     return [ScheduleOut.model_validate(row) for row in rows]
 
 
-@router.get("/schedules/{team}", response_model=ScheduleOut, responses=_404)
+@router.get("/schedules/{team}", dependencies=[requires(VIEWER)], response_model=ScheduleOut, responses=_404)
 def get_schedule(team: TeamPath, session: SessionDep) -> ScheduleOut:
     return ScheduleOut.model_validate(service.get_or_raise(session, team=team))
 
 
-@router.put("/schedules/{team}", response_model=ScheduleOut, responses=_404)
+@router.put("/schedules/{team}", dependencies=[requires(ADMIN)], response_model=ScheduleOut, responses=_404)
 def replace_schedule(team: TeamPath, data: ScheduleReplace, session: SessionDep) -> ScheduleOut:
     """Replace the schedule. Omitting `start` keeps the current rotation start."""
     if data.team is not None and data.team != team:
@@ -82,7 +89,7 @@ def replace_schedule(team: TeamPath, data: ScheduleReplace, session: SessionDep)
     return ScheduleOut.model_validate(schedule)
 
 
-@router.patch("/schedules/{team}", response_model=ScheduleOut, responses=_404)
+@router.patch("/schedules/{team}", dependencies=[requires(ADMIN)], response_model=ScheduleOut, responses=_404)
 def update_schedule(team: TeamPath, change: ScheduleFields, session: SessionDep) -> ScheduleOut:
     """Change some fields (e.g. members or escalation_minutes); the rest stay as they are."""
     schedule = service.update_(session, team=team, change=change, now=utcnow())
@@ -90,7 +97,7 @@ def update_schedule(team: TeamPath, change: ScheduleFields, session: SessionDep)
     return ScheduleOut.model_validate(schedule)
 
 
-@router.delete("/schedules/{team}", status_code=status.HTTP_204_NO_CONTENT, responses=_404)
+@router.delete("/schedules/{team}", dependencies=[requires(ADMIN)], status_code=status.HTTP_204_NO_CONTENT, responses=_404)
 def delete_schedule(team: TeamPath, session: SessionDep) -> Response:
     """Delete the schedule and its overrides (running escalations keep their frozen policy)."""
     service.delete_(session, team=team)
@@ -100,6 +107,7 @@ def delete_schedule(team: TeamPath, session: SessionDep) -> Response:
 
 @router.post(
     "/schedules/{team}/overrides",
+    dependencies=[requires(RESPONDER)],
     response_model=OverrideOut,
     status_code=status.HTTP_201_CREATED,
     responses={**_404, 409: ERROR_RESPONSES[409]},
@@ -111,7 +119,7 @@ def add_override(team: TeamPath, data: OverrideCreate, session: SessionDep) -> O
     return OverrideOut.model_validate(override)
 
 
-@router.get("/schedules/{team}/overrides", response_model=list[OverrideOut], responses=_404)
+@router.get("/schedules/{team}/overrides", dependencies=[requires(VIEWER)], response_model=list[OverrideOut], responses=_404)
 def list_overrides(
     team: TeamPath,
     session: SessionDep,
@@ -124,19 +132,21 @@ def list_overrides(
     return [OverrideOut.model_validate(row) for row in rows]
 
 
-@router.delete("/schedules/{team}/overrides/{override_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_404)
+@router.delete(
+    "/schedules/{team}/overrides/{override_id}", dependencies=[requires(RESPONDER)], status_code=status.HTTP_204_NO_CONTENT, responses=_404
+)
 def delete_override(team: TeamPath, override_id: UUID, session: SessionDep) -> Response:
     service.delete_override(session, team=team, override_id=override_id)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/schedules/{team}/shifts", response_model=list[ShiftOut], responses=_404)
+@router.get("/schedules/{team}/shifts", dependencies=[requires(VIEWER)], response_model=list[ShiftOut], responses=_404)
 def list_shifts(
     team: TeamPath,
     session: SessionDep,
-    since: Annotated[datetime | None, Query(alias="from", description="Default: now")] = None,
-    until: Annotated[datetime | None, Query(description="Default: 14 days after 'from'; at most 366 days after it")] = None,
+    since: Annotated[Timestamp | None, Query(alias="from", description="Default: now")] = None,
+    until: Annotated[Timestamp | None, Query(description="Default: 14 days after 'from'; at most 366 days after it")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[ShiftOut]:
     """Upcoming stretches (from the one containing `from`): who is primary and secondary, overrides applied."""
@@ -163,13 +173,13 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
     return value
 
 
-@router.get("/oncall/current", response_model=OnCallOut, responses=_404)
+@router.get("/oncall/current", dependencies=[requires(VIEWER)], response_model=OnCallOut, responses=_404)
 def current_oncall(team: Team, session: SessionDep) -> OnCallOut:
     """Who is on call for the team now; 404 when the team has no schedule."""
     return _on_call(team, service.current(session, team=team, now=utcnow()))
 
 
-@router.get("/oncall", response_model=list[OnCallOut])
+@router.get("/oncall", dependencies=[requires(VIEWER)], response_model=list[OnCallOut])
 def all_oncall(session: SessionDep) -> list[OnCallOut]:
     """Who is on call now, for every team."""
     return [_on_call(team, shift) for team, shift in service.all_current(session, now=utcnow())]
@@ -177,6 +187,7 @@ def all_oncall(session: SessionDep) -> list[OnCallOut]:
 
 @router.post(
     "/escalate",
+    dependencies=[requires(RESPONDER)],
     response_model=EscalationOut,
     status_code=status.HTTP_201_CREATED,
     responses={**_404, 409: ERROR_RESPONSES[409], 503: ERROR_RESPONSES[503]},
@@ -191,7 +202,7 @@ def escalate(data: EscalateRequest, request: Request) -> EscalationOut:
     return EscalationOut.model_validate(row)
 
 
-@router.get("/escalations", response_model=list[EscalationOut])
+@router.get("/escalations", dependencies=[requires(VIEWER)], response_model=list[EscalationOut])
 def list_escalations(
     session: SessionDep,
     response: Response,

@@ -4,7 +4,7 @@ view `<schema>.audit_entries`; `GET /api/v1/audit` reads them all, newest first.
 from sqlalchemy import RowMapping, text
 from sqlalchemy.orm import Session
 
-from platform_common.pagination import Page
+from platform_common.pagination import TOTAL_COUNT_CAP, TOTAL_COUNT_CAPPED_HEADER, Page
 
 AUDITED = {
     "alert_ingestion": "alert-ingestion",
@@ -31,6 +31,11 @@ def list_(session: Session, *, actor: str | None, page: Page) -> tuple[list[RowM
         f"SELECT '{AUDITED[schema]}' AS service, {_COLUMNS} FROM {schema}.audit_entries{where}" for schema in schemas
     )
     params = {"actor": actor, "limit": page.limit, "offset": page.offset}
-    total = session.execute(text(f"SELECT count(*) FROM ({union}) entries"), params).scalar_one()
+    capped = f"SELECT 1 FROM ({union}) entries LIMIT {TOTAL_COUNT_CAP + 1}"
+    total = session.execute(text(f"SELECT count(*) FROM ({capped}) capped"), params).scalar_one()
+    if total > TOTAL_COUNT_CAP:
+        total = TOTAL_COUNT_CAP
+        if page.response is not None:
+            page.response.headers[TOTAL_COUNT_CAPPED_HEADER] = "true"
     rows = session.execute(text(f"SELECT * FROM ({union}) entries ORDER BY at DESC LIMIT :limit OFFSET :offset"), params).mappings().all()
     return list(rows), total

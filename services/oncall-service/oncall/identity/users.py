@@ -12,7 +12,7 @@ from oncall.identity.passwords import hash_password
 from oncall.identity.schemas import TeamCreate, UserCreate, UserUpdate
 from oncall.identity.tables import team_members, teams, users
 from platform_common.errors import Conflict, InvalidInput, NotFound
-from platform_common.pagination import Page
+from platform_common.pagination import Page, count_total
 
 
 def public(row: RowMapping) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def create(session: Session, *, data: UserCreate, now: datetime) -> RowMapping:
 
 
 def list_(session: Session, *, page: Page) -> tuple[list[RowMapping], int]:
-    total = session.execute(select(func.count()).select_from(users)).scalar_one()
+    total = count_total(session, select(users), page)
     rows = session.execute(select(users).order_by(users.c.name, users.c.id).limit(page.limit).offset(page.offset)).mappings().all()
     return list(rows), total
 
