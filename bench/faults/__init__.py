@@ -1,0 +1,1 @@
+"""The fault suite (`python bench/faults`): scenarios, harness, receiver and accounting."""
