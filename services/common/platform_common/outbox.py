@@ -1,52 +1,79 @@
-"""Draining an outbox table in background cycles, safely on any number of replicas.
+"""Delivering an outbox table's rows with leases, safely on any number of replicas and workers.
 
-An outbox row has a `status` ('pending' until handled) and a `next_attempt_at`. Each cycle claims the
-row that has been due longest with `FOR UPDATE SKIP LOCKED`, handles it in its own transaction while
-holding the lock (so two replicas never handle the same row at once), commits, and moves on.
+No transaction or lock is held while a row's outbound work runs (SPEC §13: no transaction spans an
+outbound call). An outbox table has these columns:
+
+- `id`: its primary key;
+- `status`: `'pending'` while there is work to do, anything else once it is done;
+- `next_attempt_at`: when the row is due; while a worker holds a lease on it, when the lease runs out.
+
+1. `take` (one short transaction, committed): the pending row that has been due longest is locked with
+   `FOR UPDATE SKIP LOCKED` and leased by moving its `next_attempt_at` `lease_seconds` ahead, so no other
+   worker takes it meanwhile. The leased row comes back; its `next_attempt_at` is the lease's token.
+2. The caller does its outbound work with no transaction open.
+3. `record` (in the caller's next short transaction): the outcome is written only if the row is still
+   pending with the same token, i.e. the lease is still the caller's. A lease that ran out (the worker
+   stalled or died) made the row due again: another worker took it, and the late outcome is refused.
+
+The token cannot repeat: a new lease is taken at or after the old one's end, so it ends strictly later.
+Work is at least once, so outbound calls carry idempotency keys; a refused outcome is not counted.
 """
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import RowMapping, Table, select
+from sqlalchemy import ColumnElement, RowMapping, Table, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from platform_common.clock import utcnow
-
-AfterCommit = Callable[[], None] | None
-Handler = Callable[[Session, RowMapping, datetime], AfterCommit]
-"""Handles one claimed row inside its transaction; may return what to do once it is committed."""
+PENDING = "pending"
+Handler = Callable[[RowMapping], None]
+"""Does one leased row's outbound work with no transaction open, then `record`s its outcome."""
 
 
-def claim_due(session: Session, table: Table, *, now: datetime) -> RowMapping | None:
-    """Lock the pending row that has been due longest; rows another replica holds are skipped."""
-    return (
-        session.execute(
-            select(table)
-            .where(table.c.status == "pending", table.c.next_attempt_at <= now)
-            .order_by(table.c.next_attempt_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        .mappings()
-        .first()
+def take(
+    session_factory: sessionmaker[Session], table: Table, *, now: datetime, lease_seconds: float, where: ColumnElement[bool] | None = None
+) -> RowMapping | None:
+    """Lease the pending row due longest (matching `where`, if given) and commit; None when none is free."""
+    due = select(table.c.id).where(table.c.status == PENDING, table.c.next_attempt_at <= now)
+    if where is not None:
+        due = due.where(where)
+    due = due.order_by(table.c.next_attempt_at).limit(1).with_for_update(skip_locked=True).scalar_subquery()
+    statement = update(table).where(table.c.id == due).values(next_attempt_at=now + timedelta(seconds=lease_seconds)).returning(table)
+    with session_factory() as session:
+        leased = session.execute(statement).mappings().first()
+        session.commit()
+    return leased
+
+
+def record(session: Session, table: Table, leased: RowMapping, **values: Any) -> bool:
+    """Apply `values` to the leased row if the lease is still the caller's; False (nothing written) if it
+    was lost. The caller commits."""
+    statement = (
+        update(table)
+        .where(table.c.id == leased["id"], table.c.status == PENDING, table.c.next_attempt_at == leased["next_attempt_at"])
+        .values(**values)
+        .returning(table.c.id)
     )
+    return session.execute(statement).first() is not None
 
 
 def drain(
-    session_factory: sessionmaker[Session], table: Table, handle: Handler, *, clock: Callable[[], datetime] = utcnow, limit: int = 50
+    session_factory: sessionmaker[Session],
+    table: Table,
+    handle: Handler,
+    *,
+    clock: Callable[[], datetime],
+    lease_seconds: float,
+    limit: int,
 ) -> int:
-    """Handle due rows one transaction each, at most `limit` per cycle; returns how many were handled."""
+    """Take and handle due rows one at a time, at most `limit` per cycle; returns how many were handled.
+    No transaction is open while `handle` runs."""
     handled = 0
     while handled < limit:
-        with session_factory() as session:
-            now = clock()
-            row = claim_due(session, table, now=now)
-            if row is None:
-                return handled
-            after_commit = handle(session, row, now)
-            session.commit()
-        if after_commit is not None:
-            after_commit()
+        leased = take(session_factory, table, now=clock(), lease_seconds=lease_seconds)
+        if leased is None:
+            break
+        handle(leased)
         handled += 1
     return handled

@@ -1,26 +1,35 @@
 """Paging the on-call: who it is (oncall-service) and getting the page out (notification-service).
 
 Pages are an outbox: a row in `pages` is written in the same transaction as the incident, and the pager
-worker delivers it. A peer that is down leaves the page pending with a backoff; nothing is dropped.
-Each notification carries an idempotency key, so a retried page is never delivered twice.
+worker delivers it. No transaction or lock is held while a peer is called: the page is leased
+(`platform_common.outbox`), oncall-service and notification-service are asked, and the outcome, the
+assignment and the timeline event are written in one short transaction, only if the lease is still
+ours. A peer that is down leaves the page pending with a backoff; nothing is dropped. Each notification
+carries an idempotency key, so a retried page (or one retried by a replica whose lease ran out) is
+never delivered twice.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, update
+from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from incident_management import service
 from incident_management.tables import pages
 from platform_common import outbox
+from platform_common.clock import utcnow
 from platform_common.http import PeerUnavailable, ServiceClient
 
 logger = logging.getLogger(__name__)
 ACTOR = "pager"
 MAX_PAGES_PER_CYCLE = 50
+# Longer than a whole attempt: the on-call lookup and one notification per channel, each with its
+# timeout and retries (about 25 s with the default settings and three channels).
+LEASE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ def lookup_primary(oncall: ServiceClient, team: str) -> OnCall | None:
     return OnCall(name=primary["name"], email=primary.get("email"))
 
 
-def _record(session: Session, page: RowMapping, kind: str, message: str, now: datetime, **data: Any) -> None:
+def _event(session: Session, page: RowMapping, kind: str, message: str, now: datetime, **data: Any) -> None:
     """A timeline event on the page's incident, naming the page."""
     data = {"page_id": str(page["id"]), **data}
     service.add_event(session, incident_id=page["incident_id"], kind=kind, actor=ACTOR, message=message, data=data, now=now)
@@ -63,6 +72,16 @@ def page_message(incident: RowMapping) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to: `sent`, `pending` (a peer was down), `failed` (refused) or `skipped`."""
+
+    status: str
+    recipient: str | None = None
+    primary: OnCall | None = None  # found by asking oncall-service: assigned if the incident has nobody
+    error: str | None = None
+
+
 @dataclass
 class Pager:
     session_factory: sessionmaker[Session]
@@ -70,38 +89,35 @@ class Pager:
     notifier: ServiceClient
     channels: list[str]
     max_backoff_seconds: float
+    clock: Callable[[], datetime] = utcnow
 
     def deliver_due(self) -> int:
-        """Deliver pages that are due, one transaction each; returns how many were handled."""
-        return outbox.drain(self.session_factory, pages, self._attempt, limit=MAX_PAGES_PER_CYCLE)
+        """Deliver pages that are due, each under a lease; returns how many were handled."""
+        return outbox.drain(
+            self.session_factory, pages, self._deliver, clock=self.clock, lease_seconds=LEASE_SECONDS, limit=MAX_PAGES_PER_CYCLE
+        )
 
-    def _attempt(self, session: Session, page: RowMapping, now: datetime) -> None:
-        incident = service.get_or_raise(session, incident_id=page["incident_id"])
+    def _deliver(self, page: RowMapping) -> None:
+        with self.session_factory() as session:
+            incident = service.get_or_raise(session, incident_id=page["incident_id"])
+        self._record(page, self._attempt(page, incident))
+
+    def _attempt(self, page: RowMapping, incident: RowMapping) -> Outcome:
+        """Find the recipient and send the page (peers only, no database)."""
+        primary = None
         try:
-            recipient = page["recipient"] or self._resolve_recipient(session, page, incident, now)
+            recipient = page["recipient"]
             if recipient is None:
-                return
+                primary = lookup_primary(self.oncall, incident["service"])
+                if primary is None:
+                    return Outcome("skipped", error="no on-call schedule")
+                recipient = primary.address
             self._send(page, incident, recipient)
         except PeerUnavailable as exc:
-            self._retry_later(session, page, str(exc), now)
-            return
+            return Outcome("pending", primary=primary, error=str(exc))
         except PageRejected as exc:
-            self._finish(session, page, "failed", error=str(exc), now=now)
-            _record(session, page, "page_failed", f"Page refused by notification-service: {exc}", now)
-            return
-        self._finish(session, page, "sent", now=now, recipient=recipient)
-        message = f"Paged {recipient} via {', '.join(self.channels)}"
-        _record(session, page, "paged", message, now, recipient=recipient, reason=page["reason"], channels=self.channels)
-
-    def _resolve_recipient(self, session: Session, page: RowMapping, incident: RowMapping, now: datetime) -> str | None:
-        primary = lookup_primary(self.oncall, incident["service"])
-        if primary is None:
-            self._finish(session, page, "skipped", error="no on-call schedule", now=now)
-            _record(session, page, "page_skipped", f"Nobody paged: team {incident['service']} has no on-call schedule", now)
-            return None
-        if incident["assigned_to"] is None:
-            service.assign(session, incident=incident, assignee=primary.name, actor=ACTOR, now=now)
-        return primary.address
+            return Outcome("failed", primary=primary, error=str(exc))
+        return Outcome("sent", recipient=recipient, primary=primary)
 
     def _send(self, page: RowMapping, incident: RowMapping, recipient: str) -> None:
         for channel in self.channels:
@@ -115,25 +131,37 @@ class Pager:
             if response.status_code >= 500:
                 raise PeerUnavailable(f"notification-service answered {response.status_code}")
 
-    def _retry_later(self, session: Session, page: RowMapping, error: str, now: datetime) -> None:
+    def _record(self, page: RowMapping, outcome: Outcome) -> None:
+        """Write the outcome, the assignment and the timeline event if the lease is still ours."""
+        now = self.clock()
         attempts = page["attempts"] + 1
-        delay = min(self.max_backoff_seconds, 2.0**attempts)
-        session.execute(
-            update(pages)
-            .where(pages.c.id == page["id"])
-            .values(attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
-        )
-        if attempts == 1:
-            _record(session, page, "page_pending", f"Page not delivered yet, retrying: {error}", now)
-        logger.warning("page %s pending (attempt %d): %s", page["id"], attempts, error)
+        values: dict[str, Any] = {"attempts": attempts, "last_error": outcome.error}
+        if outcome.status == "pending":
+            values["next_attempt_at"] = now + timedelta(seconds=min(self.max_backoff_seconds, 2.0**attempts))
+            logger.warning("page %s pending (attempt %d): %s", page["id"], attempts, outcome.error)
+        else:
+            values["status"] = outcome.status
+        if outcome.status == "sent":
+            values.update(sent_at=now, recipient=outcome.recipient)
+        with self.session_factory() as session:
+            if not outbox.record(session, pages, page, **values):
+                logger.warning("page %s: lease lost, outcome %s not recorded", page["id"], outcome.status)
+                return
+            incident = service.get_or_raise(session, incident_id=page["incident_id"], lock=outcome.primary is not None)
+            if outcome.primary is not None and incident["assigned_to"] is None:
+                service.assign(session, incident=incident, assignee=outcome.primary.name, actor=ACTOR, now=now)
+            self._add_event(session, page, incident, outcome, attempts=attempts, now=now)
+            session.commit()
 
-    @staticmethod
-    def _finish(
-        session: Session, page: RowMapping, status: str, *, now: datetime, error: str | None = None, recipient: str | None = None
+    def _add_event(
+        self, session: Session, page: RowMapping, incident: RowMapping, outcome: Outcome, *, attempts: int, now: datetime
     ) -> None:
-        values: dict[str, Any] = {"status": status, "attempts": page["attempts"] + 1, "last_error": error}
-        if status == "sent":
-            values["sent_at"] = now
-        if recipient is not None:
-            values["recipient"] = recipient
-        session.execute(update(pages).where(pages.c.id == page["id"]).values(**values))
+        if outcome.status == "sent":
+            message = f"Paged {outcome.recipient} via {', '.join(self.channels)}"
+            _event(session, page, "paged", message, now, recipient=outcome.recipient, reason=page["reason"], channels=self.channels)
+        elif outcome.status == "skipped":
+            _event(session, page, "page_skipped", f"Nobody paged: team {incident['service']} has no on-call schedule", now)
+        elif outcome.status == "failed":
+            _event(session, page, "page_failed", f"Page refused by notification-service: {outcome.error}", now)
+        elif attempts == 1:
+            _event(session, page, "page_pending", f"Page not delivered yet, retrying: {outcome.error}", now)

@@ -39,7 +39,7 @@ class Settings(ServiceSettings):
     # receiver trickles bytes; several workers deliver side by side, each with a lease on its row.
     delivery_attempt_timeout_seconds: float = Field(default=10.0, gt=0)
     delivery_workers: int = Field(default=4, ge=1, le=64)
-    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    delivery_lease_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("webhook_url", "smtp_username", "smtp_password", mode="before")
     @classmethod

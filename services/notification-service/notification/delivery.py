@@ -4,12 +4,13 @@
 restart loses nothing. Delivery runs on several workers per replica (`Dispatcher.deliver_due`); none of
 them holds a lock or an open transaction while it sends:
 
-1. claim: one short transaction leases the due row (`FOR UPDATE SKIP LOCKED`, then `lease_until`,
-   `lease_token`) and commits;
+1. claim: one short transaction leases the due row (`platform_common.outbox.take`: `FOR UPDATE SKIP
+   LOCKED`, then its `next_attempt_at` moves to the lease's end) and commits;
 2. send: a retry first asks incident-management whether the incident still wants the page; the
    attempt itself is bounded by DELIVERY_ATTEMPT_TIMEOUT_SECONDS;
 3. record: a second short transaction writes the attempt and the next state, only if the lease is
-   still the worker's, and queues what follows (a timeline report, a fallback notification).
+   still the worker's (`outbox.record`), and queues what follows (a timeline report, a fallback
+   notification).
 
 A worker that dies mid-attempt leaves a lease that runs out: the row is claimed again, nothing is
 lost. While a lease holds no other worker or replica touches the row, so a page is sent once. Delivery
@@ -33,6 +34,8 @@ from notification.incidents import IncidentState, incident_state
 from notification.metrics import count_attempt, count_cancelled
 from notification.retries import CANCELLED, SENT, Decision, RetryPolicy
 from notification.schemas import NotifyRequest
+from notification.tables import notifications
+from platform_common import outbox
 from platform_common.clock import utcnow
 from platform_common.errors import Conflict, InvalidInput
 from platform_common.http import ServiceClient
@@ -90,21 +93,18 @@ class Dispatcher:
 
     def deliver_due(self) -> int:
         """Deliver notifications that are due, at most MAX_DELIVERIES_PER_CYCLE; returns how many were handled."""
-        handled = 0
-        while handled < MAX_DELIVERIES_PER_CYCLE:
-            row = self.claim()
-            if row is None:
-                break
-            self.deliver(row)
-            handled += 1
-        return handled
+        return outbox.drain(
+            self.session_factory,
+            notifications,
+            self.deliver,
+            clock=self.clock,
+            lease_seconds=self.lease_seconds,
+            limit=MAX_DELIVERIES_PER_CYCLE,
+        )
 
     def claim(self) -> RowMapping | None:
         """Lease the notification that has been due longest (committed: no lock is held afterwards)."""
-        with self.session_factory() as session:
-            row = service.claim_due(session, now=self.clock(), lease_seconds=self.lease_seconds)
-            session.commit()
-        return row
+        return outbox.take(self.session_factory, notifications, now=self.clock(), lease_seconds=self.lease_seconds)
 
     def deliver(self, row: RowMapping) -> None:
         """One attempt at a leased notification, and its outcome recorded."""

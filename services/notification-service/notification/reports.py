@@ -1,8 +1,9 @@
 """Telling the incident's timeline that a page is failing (`page_failing`) or has failed (`page_failed`).
 
 A report is queued in the same transaction as the delivery outcome that calls for it, then sent to
-incident-management by its own worker, retried with backoff until it lands, so it is never lost. Its
-idempotency key (`page-failing:<notification id>`) makes a report queued or sent twice count once.
+incident-management by its own worker under a lease (`platform_common.outbox`: no transaction is open
+during the call), retried with backoff until it lands, so it is never lost. Its idempotency key
+(`page-failing:<notification id>`) makes a report queued or sent twice count once.
 """
 
 import logging
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import RowMapping, update
+from sqlalchemy import RowMapping
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 MAX_REPORTS_PER_CYCLE = 50
 MAX_ERROR_IN_MESSAGE = 300
 MIN_WAIT_SECONDS = 1.0  # between tries of one report, whatever the delivery backoff is set to
+LEASE_SECONDS = 60.0  # longer than one report's call to incident-management with its timeout and retries
 
 
 def shown_recipient(recipient: str) -> str:
@@ -81,10 +83,12 @@ class Reporter:
     clock: Callable[[], datetime] = utcnow
 
     def report_due(self) -> int:
-        """Send the reports that are due, one transaction each; returns how many were handled."""
-        return outbox.drain(self.session_factory, timeline_reports, self._send, clock=self.clock, limit=MAX_REPORTS_PER_CYCLE)
+        """Send the reports that are due, each under a lease; returns how many were handled."""
+        return outbox.drain(
+            self.session_factory, timeline_reports, self._send, clock=self.clock, lease_seconds=LEASE_SECONDS, limit=MAX_REPORTS_PER_CYCLE
+        )
 
-    def _send(self, session: Session, report: RowMapping, now: datetime) -> None:
+    def _send(self, report: RowMapping) -> None:
         values: dict[str, Any] = {"attempts": report["attempts"] + 1}
         try:
             recorded = record_event(
@@ -97,14 +101,17 @@ class Reporter:
             )
         except PeerUnavailable as exc:
             wait = max(MIN_WAIT_SECONDS, backoff_seconds(values["attempts"], base=self.base_seconds, maximum=self.max_seconds))
-            values.update(last_error=str(exc), next_attempt_at=now + timedelta(seconds=wait))
+            values.update(last_error=str(exc), next_attempt_at=self.clock() + timedelta(seconds=wait))
             logger.warning("timeline report %s pending (attempt %d): %s", report["idempotency_key"], values["attempts"], exc)
         except ReportRejected as exc:
             values.update(status="dropped", last_error=str(exc), next_attempt_at=None)
             logger.error("timeline report %s dropped: %s", report["idempotency_key"], exc)
         else:
             if recorded:
-                values.update(status="sent", sent_at=now, next_attempt_at=None, last_error=None)
+                values.update(status="sent", sent_at=self.clock(), next_attempt_at=None, last_error=None)
             else:
                 values.update(status="dropped", next_attempt_at=None, last_error="incident unknown to incident-management")
-        session.execute(update(timeline_reports).where(timeline_reports.c.id == report["id"]).values(**values))
+        with self.session_factory() as session:
+            if not outbox.record(session, timeline_reports, report, **values):
+                logger.warning("timeline report %s: lease lost while sending, outcome not recorded", report["idempotency_key"])
+            session.commit()

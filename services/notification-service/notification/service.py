@@ -3,16 +3,17 @@
 Callers own the transaction: these functions never commit.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from sqlalchemy import RowMapping, func, insert, or_, select, update
+from sqlalchemy import RowMapping, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from notification.schemas import ChannelName, NotificationStatus, NotifyRequest
 from notification.tables import attempts, notifications
+from platform_common import outbox
 from platform_common.errors import NotFound
 from platform_common.pagination import Page, count_total
 
@@ -82,43 +83,6 @@ def detail(session: Session, *, notification_id: UUID) -> dict[str, Any]:
     return {**row, "delivery_attempts": history}
 
 
-def claim_due(session: Session, *, now: datetime, lease_seconds: float) -> RowMapping | None:
-    """Lease the pending notification that has been due longest to the caller: it gets a fresh
-    `lease_token` and is skipped by every other worker until `lease_until`. Rows another worker is
-    claiming at this instant are skipped (SKIP LOCKED); a lease that ran out (its worker died) is free."""
-    due = (
-        select(notifications.c.id)
-        .where(
-            notifications.c.status == NotificationStatus.PENDING,
-            notifications.c.next_attempt_at <= now,
-            or_(notifications.c.lease_until.is_(None), notifications.c.lease_until <= now),
-        )
-        .order_by(notifications.c.next_attempt_at)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    statement = (
-        update(notifications)
-        .where(notifications.c.id == due)
-        .values(lease_until=now + timedelta(seconds=lease_seconds), lease_token=uuid4())
-        .returning(notifications)
-    )
-    return session.execute(statement).mappings().first()
-
-
-def _finish_leased(session: Session, *, notification: RowMapping, values: dict[str, Any]) -> bool:
-    """Move a leased notification to its new state and end the lease. False (nothing changed) when the
-    lease is no longer the caller's: it ran out and another worker took the row."""
-    statement = (
-        update(notifications)
-        .where(notifications.c.id == notification["id"], notifications.c.lease_token == notification["lease_token"])
-        .values(**values, lease_until=None, lease_token=None)
-        .returning(notifications.c.id)
-    )
-    return session.execute(statement).first() is not None
-
-
 def record_attempt(
     session: Session,
     *,
@@ -144,7 +108,7 @@ def record_attempt(
     }
     if status == NotificationStatus.SENT:
         values["sent_at"] = attempted_at
-    if not _finish_leased(session, notification=notification, values=values):
+    if not outbox.record(session, notifications, notification, **values):
         return False
     session.execute(
         insert(attempts).values(
@@ -162,7 +126,7 @@ def record_attempt(
 def record_cancelled(session: Session, *, notification: RowMapping, now: datetime) -> bool:
     """The page is no longer needed (its incident was acknowledged): no attempt is made. False when the lease was lost."""
     values = {"status": NotificationStatus.CANCELLED, "next_attempt_at": None, "updated_at": now}
-    return _finish_leased(session, notification=notification, values=values)
+    return outbox.record(session, notifications, notification, **values)
 
 
 def create_fallback(session: Session, *, parent: RowMapping, now: datetime) -> None:

@@ -9,7 +9,8 @@ _uuid_pk = {"primary_key": True, "server_default": text("gen_random_uuid()")}
 
 # The outbox: one row per notification, `pending` until delivered (`sent`), given up on (`failed`) or no
 # longer needed because its incident was acknowledged (`cancelled`). A worker sending it holds a lease
-# (`lease_until`, `lease_token`) instead of a lock: the row is free again if the worker dies.
+# (`platform_common.outbox`: `next_attempt_at` moved to the lease's end) instead of a lock: the row is
+# free again if the worker dies. The `lease_until` and `lease_token` columns of migration 0002 are unused.
 notifications = Table(
     "notifications",
     metadata,
@@ -29,8 +30,6 @@ notifications = Table(
     Column("failing_since", DateTime(timezone=True)),  # when the first retry budget ran out
     Column("fallbacks", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # [{channel, recipient}], in order
     Column("fallback_of", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.notifications.id", ondelete="SET NULL")),
-    Column("lease_until", DateTime(timezone=True)),
-    Column("lease_token", UUID(as_uuid=True)),
 )
 
 # Every delivery attempt with its outcome, in order.

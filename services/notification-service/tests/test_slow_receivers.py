@@ -115,7 +115,13 @@ def test_the_attempt_deadline_cuts_off_a_receiver_that_trickles_its_answer(make_
 
 def test_a_slow_receiver_does_not_delay_pages_to_others(make_client, hostile, receiver, notify):
     slow = hostile(trickle)
-    client = make_client(background_workers=True, delivery_workers=4, delivery_interval_seconds=0.05, delivery_attempt_timeout_seconds=30)
+    client = make_client(
+        background_workers=True,
+        delivery_workers=4,
+        delivery_interval_seconds=0.05,
+        delivery_attempt_timeout_seconds=30,
+        delivery_lease_seconds=60,
+    )
     stuck = notify(client, channel="webhook", recipient=slow.url, message="to the slow receiver")
     _wait_for(slow.connected.is_set, "the attempt at the slow receiver")
 

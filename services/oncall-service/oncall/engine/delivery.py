@@ -1,11 +1,10 @@
 """Step 2 of escalation: deliver claimed levels — page the new assignee, record it on the incident.
 
-No transaction or lock is held while a peer is called. A pending row that is due is taken with
-`FOR UPDATE SKIP LOCKED` and leased in a short transaction (its `next_attempt_at` moves `LEASE_SECONDS`
-ahead, so no other replica takes it meanwhile); then the pages and the timeline event are sent; then the
-outcome is written in a second short transaction, only if the lease is still ours. A replica that dies
-mid-delivery leaves the row to be taken again when the lease runs out; idempotency keys on the pages and
-the timeline event make that second attempt a no-op where the first got through.
+No transaction or lock is held while a peer is called: each pending level that is due is leased with
+`platform_common.outbox` (for `LEASE_SECONDS`), the pages and the timeline event are sent, and the outcome
+is recorded only if the lease is still ours. A replica that dies mid-delivery leaves the row to be taken
+again when the lease runs out; idempotency keys on the pages and the timeline event make that second
+attempt a no-op where the first got through.
 """
 
 import logging
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oncall import peers
@@ -61,52 +60,18 @@ class Deliverer:
 
     def deliver_due(self) -> int:
         """Deliver pending escalations that are due, at most `MAX_PER_CYCLE`; returns how many were handled."""
-        handled = 0
-        while handled < MAX_PER_CYCLE:
-            with self.session_factory() as session:
-                now = self.clock()
-                row = outbox.claim_due(session, escalations, now=now)
-                if row is None:
-                    return handled
-                leased = self._lease(session, row, now=now)
-            self._deliver(leased)
-            handled += 1
-        return handled
+        return outbox.drain(
+            self.session_factory, escalations, self._deliver, clock=self.clock, lease_seconds=LEASE_SECONDS, limit=MAX_PER_CYCLE
+        )
 
     def deliver_one(self, escalation_id: Any) -> RowMapping:
         """Deliver one just-claimed escalation now (on-demand escalation); returns its row afterwards."""
-        with self.session_factory() as session:
-            now = self.clock()
-            row = (
-                session.execute(
-                    select(escalations)
-                    .where(escalations.c.id == escalation_id, escalations.c.status == "pending", escalations.c.next_attempt_at <= now)
-                    .with_for_update(skip_locked=True)
-                )
-                .mappings()
-                .first()
-            )
-            leased = self._lease(session, row, now=now) if row is not None else None
+        where = escalations.c.id == escalation_id
+        leased = outbox.take(self.session_factory, escalations, now=self.clock(), lease_seconds=LEASE_SECONDS, where=where)
         if leased is not None:
             self._deliver(leased)
         with self.session_factory() as session:
-            return session.execute(select(escalations).where(escalations.c.id == escalation_id)).mappings().one()
-
-    @staticmethod
-    def _lease(session: Session, row: RowMapping, *, now: datetime) -> RowMapping:
-        """Hold the locked row for this replica for `LEASE_SECONDS`, and commit (releasing the lock)."""
-        leased = (
-            session.execute(
-                update(escalations)
-                .where(escalations.c.id == row["id"])
-                .values(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS))
-                .returning(escalations)
-            )
-            .mappings()
-            .one()
-        )
-        session.commit()
-        return leased
+            return session.execute(select(escalations).where(where)).mappings().one()
 
     def _deliver(self, row: RowMapping) -> None:
         outcome = self._send(row)
@@ -166,19 +131,10 @@ class Deliverer:
         else:
             values = {"status": outcome.status, "delivered_at": now}
         with self.session_factory() as session:
-            recorded = session.execute(
-                update(escalations)
-                .where(
-                    escalations.c.id == row["id"],
-                    escalations.c.status == "pending",
-                    escalations.c.next_attempt_at == row["next_attempt_at"],
-                )
-                .values(**values, attempts=attempts, last_error=outcome.error)
-                .returning(escalations.c.id)
-            ).first()
+            recorded = outbox.record(session, escalations, row, **values, attempts=attempts, last_error=outcome.error)
             session.commit()
-        if recorded is None:
+        if not recorded:
             logger.warning(
                 "escalation %s of incident %s: lease lost, outcome %s not recorded", row["level"], row["incident_id"], outcome.status
             )
-        return recorded is not None
+        return recorded

@@ -1,4 +1,4 @@
-"""delivery leases, pages that keep failing, fallbacks, cancelled pages, timeline reports
+"""pages that keep failing, fallbacks, cancelled pages, timeline reports
 
 Revision ID: 0002
 """
@@ -21,8 +21,6 @@ def upgrade() -> None:
         sa.Column("fallback_of", UUID(as_uuid=True), sa.ForeignKey(f"{S}.notifications.id", ondelete="SET NULL")),
         schema=S,
     )
-    op.add_column("notifications", sa.Column("lease_until", sa.DateTime(timezone=True)), schema=S)
-    op.add_column("notifications", sa.Column("lease_token", UUID(as_uuid=True)), schema=S)
     op.drop_constraint(STATUS, "notifications", schema=S, type_="check")
     op.create_check_constraint(STATUS, "notifications", "status IN ('pending','sent','failed','cancelled')", schema=S)
     failing = sa.text("status = 'pending' AND failing_since IS NOT NULL")
@@ -57,5 +55,5 @@ def downgrade() -> None:
     op.execute(f"UPDATE {S}.notifications SET status = 'failed', next_attempt_at = NULL WHERE status = 'cancelled'")
     op.drop_constraint(STATUS, "notifications", schema=S, type_="check")
     op.create_check_constraint(STATUS, "notifications", "status IN ('pending','sent','failed')", schema=S)
-    for column in ("lease_token", "lease_until", "fallback_of", "fallbacks", "failing_since"):
+    for column in ("fallback_of", "fallbacks", "failing_since"):
         op.drop_column("notifications", column, schema=S)
