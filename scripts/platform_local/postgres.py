@@ -7,6 +7,7 @@ import glob
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import psycopg
@@ -81,11 +82,15 @@ class LocalPostgres:
         finally:
             pwfile.unlink()
 
-    def start(self) -> None:
-        self.initialize()
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=300"
+    def _server_options(self) -> list[str]:
+        options = ["-p", str(self.port), "-k", str(self.root), "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"]
         if not self.durable:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        return options
+
+    def start(self) -> None:
+        """Start the server in the background (`pg_ctl start`) and wait until it accepts connections."""
+        self.initialize()
         _run(
             self._as_owner(
                 str(self.bin / "pg_ctl"),
@@ -97,10 +102,37 @@ class LocalPostgres:
                 "-t",
                 "60",
                 "-o",
-                options,
+                " ".join(self._server_options()),
                 "start",
             )
         )
+
+    def launch(self) -> subprocess.Popen:
+        """Run the server as our child in the foreground (its own process group, so its backends go with
+        it), logging to server.log; `make run` supervises and restarts it. Use `wait_ready` after."""
+        self.initialize()
+        owner = {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
+        with open(self.root / "server.log", "ab") as log:  # the child keeps its own copy of the descriptor
+            return subprocess.Popen(
+                [str(self.bin / "postgres"), "-D", str(self.data), *self._server_options()],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **owner,
+            )
+
+    def wait_ready(self, process: subprocess.Popen, timeout: float = 60) -> None:
+        """Wait until the server accepts connections; raises if `process` exits first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"PostgreSQL exited with {process.returncode}; see {self.root / 'server.log'}")
+            try:
+                psycopg.connect(self.url("postgres", "postgresql"), connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                time.sleep(0.1)
+        raise RuntimeError(f"PostgreSQL did not accept connections in {timeout}s; see {self.root / 'server.log'}")
 
     def stop(self) -> None:
         subprocess.run(

@@ -1,73 +1,117 @@
-"""`make run`: the whole platform on this machine without Docker.
+"""`make run`: the whole platform on this machine without Docker, every process supervised.
 
-A PostgreSQL cluster in `.local/pg` (data kept between runs), every service on its SPEC port (override
-with e.g. ALERT_INGESTION_PORT), logs in `.local/logs`. Ctrl-C stops everything cleanly.
+PostgreSQL (data in `.local/pg`, kept between runs), the four services on their SPEC ports, the web UI's
+nginx, Prometheus with the platform's rules, and Alertmanager, which mails the platform's own alerts
+through its own SMTP relay (ALERTMANAGER_SMTP_SMARTHOST, default 127.0.0.1:1025). Logs in `.local/logs`.
+Ports: ALERT_INGESTION_PORT, INCIDENT_MANAGEMENT_PORT, ONCALL_PORT, NOTIFICATION_PORT, WEB_UI_PORT,
+PROMETHEUS_PORT, ALERTMANAGER_PORT, LOCAL_PG_PORT; PLATFORM_LOCAL_DIR moves `.local`.
+
+A process that exits (a crash, `kill -9`, `pg_ctl stop`) is restarted with backoff while the others keep
+running (platform_local.supervisor); each restart is printed. Ctrl-C (or SIGTERM) stops everything.
 """
 
+import functools
 import os
 import signal
+import subprocess
 import sys
-import threading
+import time
 from pathlib import Path
 
-from platform_local import prometheus_config
+from platform_local import alertmanager, prometheus_config
 from platform_local.nginx import LocalNginx
 from platform_local.postgres import LocalPostgres
-from platform_local.stack import ROOT, SERVICES, Stack, port_env
+from platform_local.stack import ROOT, SERVICES, Stack, port_env, wait_healthy
+from platform_local.supervisor import Supervisor
 
-LOCAL = ROOT / ".local"
+
+def start_alertmanager(supervisor: Supervisor, local: Path) -> str:
+    """The machine's Alertmanager on monitoring/alertmanager/, filled from the environment; its host:port."""
+    listen = f"127.0.0.1:{os.environ.get('ALERTMANAGER_PORT', '9093')}"
+    config = alertmanager.write_config(local / "alertmanager" / "alertmanager.yml", os.environ)
+    argv = alertmanager.alertmanager_command(config, local / "alertmanager" / "data", listen)
+    log = local / "logs" / "alertmanager.log"
+    wait_healthy(
+        "alertmanager", supervisor.start("alertmanager", functools.partial(_spawn, argv, log)), f"http://{listen}/-/ready", 60, log
+    )
+    return listen
 
 
-def _start_prometheus(stack: Stack, ports: dict[str, int]) -> str:
+def start_prometheus(supervisor: Supervisor, local: Path, stack: Stack, alertmanager_listen: str) -> str:
     """The machine's Prometheus scraping the services with the platform's rules; returns its URL."""
     listen = f"127.0.0.1:{os.environ.get('PROMETHEUS_PORT', '9090')}"
     targets = {
         prometheus_config.PROMETHEUS_JOB: listen,
-        **{name: f"127.0.0.1:{port}" for name, port in ports.items() if name in stack.names},
+        **{name: f"127.0.0.1:{stack.ports[name]}" for name in stack.names},
     }
-    config = prometheus_config.write_config(LOCAL / "prometheus" / "prometheus.yml", targets=targets)
-    stack.spawn(
-        "prometheus", prometheus_config.prometheus_command(config, LOCAL / "prometheus" / "data", listen), f"http://{listen}/-/ready"
-    )
+    config = prometheus_config.write_config(local / "prometheus" / "prometheus.yml", targets=targets, alertmanagers=[alertmanager_listen])
+    argv = prometheus_config.prometheus_command(config, local / "prometheus" / "data", listen)
+    log = local / "logs" / "prometheus.log"
+    wait_healthy("prometheus", supervisor.start("prometheus", functools.partial(_spawn, argv, log)), f"http://{listen}/-/ready", 60, log)
     return f"http://{listen}"
 
 
-def main() -> int:
-    pg_port = int(os.environ.get("LOCAL_PG_PORT", "55432"))
-    postgres = LocalPostgres(LOCAL / "pg", pg_port, durable=True)
-    print(f"PostgreSQL: starting in {postgres.data} on 127.0.0.1:{pg_port}", flush=True)
-    postgres.start()
+def _spawn(argv: list[str], log_path: Path) -> subprocess.Popen:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _serve(supervisor: Supervisor, local: Path) -> None:
+    """Start everything in dependency order, print where it is, then supervise until interrupted."""
+    postgres = LocalPostgres(local / "pg", int(os.environ.get("LOCAL_PG_PORT", "55432")), durable=True)
+    print(f"PostgreSQL: starting in {postgres.data} on 127.0.0.1:{postgres.port}", flush=True)
+    postgres.wait_ready(supervisor.start("postgres", postgres.launch, stop_signal=signal.SIGINT))  # SIGINT: fast shutdown
     database_url = os.environ.get("DATABASE_URL") or postgres.create_database("incident_platform", init_sql=ROOT / "database" / "init.sql")
     ports = {spec.name: int(os.environ.get(port_env(spec), spec.port)) for spec in SERVICES}
-    stack = Stack(database_url=database_url, ports=ports, log_dir=LOCAL / "logs")
-    web_ui = LocalNginx(LOCAL / "nginx", int(os.environ.get("WEB_UI_PORT", "8080")), {name: stack.url(name) for name in stack.names})
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stack = Stack(database_url=database_url, ports=ports, log_dir=local / "logs")
+    for name in stack.names:
+        supervisor.start(name, functools.partial(stack.launch, name))
+    for name in stack.names:
+        wait_healthy(name, stack.processes[name], f"{stack.url(name)}/health", 60, stack.log_dir / f"{name}.log")
+
+    web_ui = LocalNginx(local / "nginx", int(os.environ.get("WEB_UI_PORT", "8080")), {name: stack.url(name) for name in stack.names})
+    web_ui.prefix.mkdir(parents=True, exist_ok=True)
+    web_ui.render()
+    web_ui.check()
+    wait_healthy(
+        "web-ui",
+        supervisor.start("web-ui", web_ui.launch, stop_signal=signal.SIGQUIT),
+        f"{web_ui.url}/health",
+        15,
+        web_ui.prefix / "error.log",
+    )
+    alertmanager_listen = start_alertmanager(supervisor, local)
+    prometheus = start_prometheus(supervisor, local, stack, alertmanager_listen)
+
+    print("\nThe platform is running:")
+    for name in stack.names:
+        print(f"  {name:<22} {stack.url(name)}   (docs: {stack.url(name)}/docs)")
+    print(f"  {'web-ui':<22} {web_ui.url}   (the UI and the API gateway)")
+    print(f"  {'prometheus':<22} {prometheus}")
+    print(f"  {'alertmanager':<22} http://{alertmanager_listen}   (mails {alertmanager.settings(os.environ)['ALERTMANAGER_EMAIL_TO']})")
+    print(f"  {'logs':<22} {stack.log_dir}")
+    print("Every process is supervised: one that exits is restarted. Ctrl-C stops everything.\n", flush=True)
+    while True:
+        supervisor.check()
+        time.sleep(0.2)
+
+
+def main() -> int:
+    local = Path(os.environ.get("PLATFORM_LOCAL_DIR") or ROOT / ".local").resolve()
+    supervisor = Supervisor()
+    # Ctrl-C and SIGTERM stop everything, even when started from a shell that had SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        stack.start()
-        web_ui.start()
-        prometheus = _start_prometheus(stack, ports)
-        print("\nThe platform is running:")
-        for name in stack.names:
-            print(f"  {name:<22} {stack.url(name)}   (docs: {stack.url(name)}/docs)")
-        print(f"  {'web-ui':<22} {web_ui.url}   (the UI and the API gateway)")
-        print(f"  {'prometheus':<22} {prometheus}")
-        print(f"  {'logs':<22} {Path(stack.log_dir)}")
-        print("Ctrl-C stops everything.\n", flush=True)
-        while not stopping.wait(1):
-            for name, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with {process.returncode}; see {stack.log_dir / (name + '.log')}", flush=True)
-                    stopping.set()
-            if web_ui.process is not None and web_ui.process.poll() is not None:
-                print(f"nginx exited with {web_ui.process.returncode}; see {web_ui.prefix / 'error.log'}", flush=True)
-                stopping.set()
+        _serve(supervisor, local)
+    except KeyboardInterrupt:
+        pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave children behind
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("Stopping...", flush=True)
-        web_ui.stop()
-        stack.stop()
-        postgres.stop()
+        supervisor.stop()
         print("Stopped.", flush=True)
     return 0
 

@@ -14,6 +14,21 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def wait_healthy(name: str, process: subprocess.Popen, health_url: str, timeout: float, log: Path) -> None:
+    """Wait until `health_url` answers 200; raises if the process exits first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
+        try:
+            if httpx.get(health_url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not become healthy in {timeout}s; see {log}")
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -67,13 +82,12 @@ class Stack:
                 env[spec.url_env] = self.url(spec.name)
         return env
 
-    def start(self, *names: str, timeout: float = 60) -> None:
-        """Start the named services (default: all available) and wait until each answers /health."""
-        chosen = list(names) or self.names
+    def launch(self, name: str) -> subprocess.Popen:
+        """Start one service without waiting for it (its own process group; `make run` restarts it with
+        this); the process replaces any earlier one in `processes`."""
+        spec = SPECS[name]
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for name in chosen:
-            spec = SPECS[name]
-            log = open(self.log_dir / f"{name}.log", "ab")
+        with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy of the descriptor
             self.processes[name] = subprocess.Popen(
                 [
                     sys.executable,
@@ -90,30 +104,17 @@ class Stack:
                 env=self.service_env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
+        return self.processes[name]
+
+    def start(self, *names: str, timeout: float = 60) -> None:
+        """Start the named services (default: all available) and wait until each answers /health."""
+        chosen = list(names) or self.names
         for name in chosen:
-            self._wait_healthy(name, timeout)
-
-    def spawn(self, name: str, argv: list[str], health_url: str, *, timeout: float = 60) -> None:
-        """Run a companion process (nginx, Prometheus) alongside the services, stopped with them."""
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")
-        self.processes[name] = subprocess.Popen(argv, env=self.service_env(), stdout=log, stderr=subprocess.STDOUT)
-        self._wait_healthy(name, timeout, health_url)
-
-    def _wait_healthy(self, name: str, timeout: float, health_url: str | None = None) -> None:
-        health_url = health_url or f"{self.url(name)}/health"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.processes[name].poll() is not None:
-                raise RuntimeError(f"{name} exited; see {self.log_dir / (name + '.log')}")
-            try:
-                if httpx.get(health_url, timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{name} did not become healthy in {timeout}s")
+            self.launch(name)
+        for name in chosen:
+            wait_healthy(name, self.processes[name], f"{self.url(name)}/health", timeout, self.log_dir / f"{name}.log")
 
     def stop(self, *names: str) -> None:
         """Stop the named services (default: all) with SIGTERM, then SIGKILL after a grace period."""

@@ -29,6 +29,7 @@ SHELL_SCRIPTS = [
     ROOT / "scripts" / "compose-on-podman.sh",
     ROOT / "scripts" / "podman-standins.sh",
     ROOT / "scripts" / "pipeline" / "lib.sh",
+    ROOT / "monitoring" / "alertmanager" / "entrypoint.sh",
 ]
 
 
@@ -109,14 +110,14 @@ def test_compose_config_validates() -> None:
 
 def test_compose_has_the_whole_stack_with_healthchecks_and_limits(compose_model: dict) -> None:
     services = compose_model["services"]
-    assert set(services) == {"database", *SERVICES, "web-ui", "prometheus", "grafana"}
+    assert set(services) == {"database", *SERVICES, "web-ui", "prometheus", "alertmanager", "grafana"}
     for name, service in services.items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has a healthcheck"
         assert service["deploy"]["resources"]["limits"]["memory"], f"{name} has a memory limit"
         assert list(service["networks"]) == ["platform"], f"{name} is on the one network"
         for dependency in service.get("depends_on", {}).values():
             assert dependency["condition"] == "service_healthy"
-    assert set(compose_model["volumes"]) == {"db-data", "prometheus-data", "grafana-data"}
+    assert set(compose_model["volumes"]) == {"db-data", "prometheus-data", "alertmanager-data", "grafana-data"}
 
 
 def test_compose_publishes_the_spec_ports_and_lets_incident_management_scale(compose_model: dict) -> None:
@@ -127,16 +128,75 @@ def test_compose_publishes_the_spec_ports_and_lets_incident_management_scale(com
     assert published["notification-service"] == ["8004"]
     assert published["prometheus"] == ["9090"]
     assert published["grafana"] == ["3000"]
+    assert published["alertmanager"] == ["9093"]
     assert published["database"] == [], "the database is internal"
     # --scale incident-management=3: its replicas publish nothing (no clash); the gateway container
     # publishes host port 8002 and proxies it to every replica.
     assert published["incident-management"] == [], "replicas must not bind a host port"
     assert sorted(published["web-ui"]) == ["8002", "8080"]
     assert {(port["published"], port["target"]) for port in services["web-ui"]["ports"]} == {("8080", 8080), ("8002", 8002)}
-    injected = {config["target"]: compose_model["configs"][config["source"]]["content"] for config in services["web-ui"]["configs"]}
-    server = injected["/etc/nginx/conf.d/incident-management-port.conf"]
+    injected = {config["target"]: Path(compose_model["configs"][config["source"]]["file"]) for config in services["web-ui"]["configs"]}
+    # A template beside the image's own (rendered into conf.d at start): a file, not inline `content`,
+    # which Compose would copy into the container and Docker refuses on a read-only root file system.
+    server = injected["/etc/nginx/templates/incident-management-port.conf.template"].read_text()
     assert "listen 8002;" in server
     assert "proxy_pass http://incident-management:8002;" in server
+
+
+# Where each service may write on its read-only root, and the capabilities it gets back.
+CONTAINER_TMP = "/tmp"  # noqa: S108 - a path inside the containers, not a temporary file of ours
+WRITABLE = {
+    "database": [CONTAINER_TMP, "/var/run/postgresql"],
+    "web-ui": [CONTAINER_TMP, "/var/cache/nginx:mode=1777", "/etc/nginx/conf.d:mode=1777"],
+    "grafana": [CONTAINER_TMP, "/var/log/grafana"],
+}
+CAPABILITIES = {"database": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]}
+
+
+def test_every_container_is_hardened(compose_model: dict) -> None:
+    services = compose_model["services"]
+    assert len(services) == 9
+    for name, service in services.items():
+        assert service.get("read_only") is True, f"{name}: read-only root file system"
+        assert service.get("cap_drop") == ["ALL"], f"{name}: every capability dropped"
+        assert service.get("cap_add", []) == CAPABILITIES.get(name, []), f"{name}: only the capabilities it needs"
+        assert "no-new-privileges:true" in service.get("security_opt", []), f"{name}: no-new-privileges"
+        assert 0 < int(service["deploy"]["resources"]["limits"]["pids"]) <= 512, f"{name}: a process limit"
+        assert service.get("tmpfs") == WRITABLE.get(name, [CONTAINER_TMP]), f"{name}: tmpfs only where it writes"
+        assert not service.get("privileged"), name
+
+
+def test_stateful_containers_write_only_to_named_volumes(compose_model: dict) -> None:
+    for name, target in {
+        "database": "/var/lib/postgresql/data",
+        "prometheus": "/prometheus",
+        "alertmanager": "/alertmanager",
+        "grafana": "/var/lib/grafana",
+    }.items():
+        volumes = {volume["target"]: volume for volume in compose_model["services"][name]["volumes"]}
+        assert volumes[target]["type"] == "volume", f"{name} keeps its data in a named volume"
+        assert all(v.get("read_only") for t, v in volumes.items() if v["type"] == "bind"), f"{name}: bind mounts read-only"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_healthcheck_is_readiness(compose_model: dict, service: str) -> None:
+    """/ready answers 503 while the database (or a background worker) is down; /health only says the process lives."""
+    check = " ".join(compose_model["services"][service]["healthcheck"]["test"])
+    assert "/ready'" in check and "/health" not in check
+
+
+def test_alertmanager_mails_through_its_own_relay_configured_from_dotenv(compose_model: dict) -> None:
+    alertmanager = compose_model["services"]["alertmanager"]
+    assert alertmanager["image"].startswith("prom/alertmanager:v")
+    assert alertmanager["entrypoint"] == ["/bin/sh", "/etc/alertmanager/entrypoint.sh"]
+    mounts = {volume["target"]: volume for volume in alertmanager["volumes"]}
+    assert Path(mounts["/etc/alertmanager"]["source"]) == ROOT / "monitoring" / "alertmanager"
+    assert "--storage.path=/alertmanager" in alertmanager["command"]
+    assert "9093/-/ready" in " ".join(alertmanager["healthcheck"]["test"])
+    env = dict(line.split("=", 1) for line in (ROOT / ".env").read_text().splitlines() if line and not line.startswith("#"))
+    for key in ("ALERTMANAGER_SMTP_SMARTHOST", "ALERTMANAGER_EMAIL_FROM", "ALERTMANAGER_EMAIL_TO", "ALERTMANAGER_SMTP_REQUIRE_TLS"):
+        assert alertmanager["environment"][key] == env[key], key
+    assert compose_model["services"]["prometheus"]["depends_on"]["alertmanager"]["condition"] == "service_healthy"
 
 
 def test_no_published_host_port_is_a_range(compose_model: dict) -> None:

@@ -34,6 +34,9 @@ AGREED_METRICS: dict[str, set[str]] = {
     "incidents_unacknowledged": {"severity"},  # gauge: incidents still in status open, per severity
     "incidents_created_total": {"service", "severity"},  # counter, incident-management
     "alerts_by_service_total": {"service"},  # counter, alert-ingestion
+    "alerts_silenced_total": {"reason"},  # counter, alert-ingestion: reason silence | maintenance
+    "alerts_dropped_total": {"rule"},  # counter, alert-ingestion: by routing rule name
+    "notifications_failing": {"channel"},  # gauge: pages pending past their first retry budget (notification-service)
 }
 # Series every Prometheus target has, and the default process collector of prometheus_client.
 STANDARD_METRICS: dict[str, set[str]] = {

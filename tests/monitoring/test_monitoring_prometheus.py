@@ -38,6 +38,16 @@ def test_compose_config_scrapes_every_service_by_name_and_itself():
     assert config["rule_files"] == ["rules/*.yml"]
 
 
+def alertmanager_targets(config: dict) -> list[str]:
+    return [target for am in config.get("alerting", {}).get("alertmanagers", []) for sc in am["static_configs"] for target in sc["targets"]]
+
+
+def test_both_configs_send_alerts_to_the_platforms_alertmanager():
+    """Compose: the `alertmanager` service by name; the native run: its Alertmanager on loopback."""
+    assert alertmanager_targets(yaml.safe_load(COMPOSE_CONFIG.read_text())) == ["alertmanager:9093"]
+    assert alertmanager_targets(yaml.safe_load(LOCAL_CONFIG.read_text())) == ["127.0.0.1:9093"]
+
+
 @pytest.mark.parametrize("path", [COMPOSE_CONFIG, LOCAL_CONFIG])
 def test_no_target_carries_a_service_label(path):
     """A target label `service` would rename the metrics' own `service` label to exported_service."""
@@ -56,7 +66,10 @@ def test_local_config_is_the_generator_output_with_default_ports(monkeypatch):
     for variable, _ in gen.SERVICES.values():
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.delenv("PROMETHEUS_URL", raising=False)
-    expected = gen.render(gen.targets_from_env({}), rule_files=[gen.rule_glob_for(LOCAL_CONFIG)])
+    monkeypatch.delenv("ALERTMANAGER_URL", raising=False)
+    expected = gen.render(
+        gen.targets_from_env({}), rule_files=[gen.rule_glob_for(LOCAL_CONFIG)], alertmanagers=[gen.alertmanager_from_env({})]
+    )
     assert LOCAL_CONFIG.read_text() == expected, (
         "monitoring/prometheus.local.yml is stale: run python scripts/platform_local/prometheus_config.py "
         "-o monitoring/prometheus.local.yml"
@@ -96,6 +109,7 @@ def test_generated_config_elsewhere_points_at_the_repository_rules(promtool_path
         tmp_path / "p" / "prometheus.yml", targets={"prometheus": "127.0.0.1:1", "alert-ingestion": "127.0.0.1:2"}, scrape_interval="1s"
     )
     config = yaml.safe_load(out.read_text())
+    assert "alerting" not in config, "no Alertmanager asked for: rules are evaluated, alerts go nowhere"
     assert config["global"]["scrape_interval"] == "1s"
     assert config["global"]["scrape_timeout"] == "1s"
     assert config["rule_files"] == [str(RULES_DIR.resolve() / "*.yml")]
@@ -103,11 +117,13 @@ def test_generated_config_elsewhere_points_at_the_repository_rules(promtool_path
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_generator_command_line_overrides_one_target(tmp_path, capsys):
+def test_generator_command_line_overrides_one_target(tmp_path, capsys, monkeypatch):
     gen = prometheus_config
+    monkeypatch.setenv("ALERTMANAGER_URL", "http://127.0.0.1:49093/")
     assert gen.main(["--target", "oncall-service=http://127.0.0.1:45003", "--scrape-interval", "5s"]) == 0
     config = yaml.safe_load(capsys.readouterr().out)
     assert jobs(config)["oncall-service"]["static_configs"][0]["targets"] == ["127.0.0.1:45003"]
+    assert alertmanager_targets(config) == ["127.0.0.1:49093"]
     with pytest.raises(SystemExit):
         gen.main(["--target", "nonsense=1.2.3.4:5"])
     with pytest.raises(ValueError):
@@ -157,8 +173,12 @@ def test_alerts_cover_the_platform_failure_modes_the_issue_lists():
         "PlatformServiceMissing",
         "PlatformHigh5xxRate",
         "PlatformNotificationFailures",
+        "PlatformPagesFailing",
         "PlatformCriticalIncidentUnacknowledged",
     } <= set(alerts)
+    pages = alerts["PlatformPagesFailing"]
+    assert (pages["for"], pages["labels"]["severity"]) == ("2m", "critical")
+    assert mc.metric_names(pages["expr"]) == {"notifications_failing"}
     for name, rule in alerts.items():
         assert rule["labels"]["severity"] in {"critical", "high", "medium", "low"}, name
         assert rule["annotations"]["summary"] and rule["annotations"]["description"], name
