@@ -15,6 +15,7 @@ NEEDED=(
     "chromium chromium"
     "wrk wrk"
     "npm npm"
+    "openssl openssl"
 )
 
 present() {

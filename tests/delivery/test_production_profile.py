@@ -41,7 +41,7 @@ ROLES = [spec.package for spec in SERVICES]  # each service's role and schema ar
 # What each role may read outside its own schema: exactly the views published to it.
 PUBLISHED_TO = {
     "alert_ingestion": {"incident_management.correlation_candidates", "oncall.principals"},
-    "incident_management": {"alert_ingestion.incident_alerts", "oncall.principals"},
+    "incident_management": {"alert_ingestion.incident_alerts", "oncall.principals", "oncall.governed_teams"},
     "oncall": {
         "incident_management.escalation_candidates",
         "alert_ingestion.audit_entries",
@@ -111,6 +111,7 @@ def production_env() -> dict[str, str]:
         "BOOTSTRAP_ADMIN_TOKEN": _secret(),
         "BOOTSTRAP_ADMIN_EMAIL": "admin@example.org",
         "BOOTSTRAP_ADMIN_PASSWORD": _secret(),
+        "PAGE_LINK_SECRET": _secret(),
         "PAGE_CHANNELS": '["mock"]',
         "ESCALATION_INTERVAL_SECONDS": "0.5",
     }
@@ -202,6 +203,11 @@ REFUSALS = {
         "oncall-service",
         {"BOOTSTRAP_ADMIN_PASSWORD": LOCAL_DATABASE_PASSWORD},
         "refuses BOOTSTRAP_ADMIN_PASSWORD",
+    ),
+    "local page link secret": (
+        "incident-management",
+        {"PAGE_LINK_SECRET": "local-page-link-secret"},
+        "refuses the local default PAGE_LINK_SECRET",
     ),
 }
 

@@ -158,12 +158,20 @@ def story(platform, prometheus):
             )
             assert response.status_code in (200, 201), response.text
             oncall.close()
-        pause_for_scrapes()  # every counter and histogram seen at its starting value
 
         def alert(service: str, severity: str, message: str) -> dict:
             response = alerts.post("/api/v1/alerts", json={"service": service, "severity": severity, "message": message})
             assert response.status_code == 201, response.text
             return response.json()
+
+        # noise control: a silence and a dropping routing rule, each catching one alert now and one later
+        silence = {"matchers": ['service="batch-jobs"'], "ends_at": "2099-01-01T00:00:00Z", "comment": "migrating"}
+        assert alerts.post("/api/v1/silences", json=silence).status_code == 201
+        rule = {"name": "flapping", "matchers": ['service="flappy"'], "drop": True}
+        assert alerts.post("/api/v1/routing-rules", json=rule).status_code == 201
+        assert alert("batch-jobs", "low", "nightly job late")["status"] == "silenced"
+        assert alert("flappy", "low", "flapping")["status"] == "dropped"
+        pause_for_scrapes()  # every counter and histogram seen at its starting value
 
         first = alert("checkout-api", "critical", "checkout 5xx > 10%")
         alert("search", "high", "search latency p99 > 2s")
@@ -171,6 +179,8 @@ def story(platform, prometheus):
         pause_for_scrapes()
         again = alert("checkout-api", "critical", "checkout 5xx > 20%")
         alert("search", "high", "search latency p99 > 3s")
+        alert("batch-jobs", "low", "nightly job late again")
+        alert("flappy", "low", "flapping again")
         assert again["incident_id"] == first["incident_id"], "same service and severity must correlate"
         pause_for_scrapes()
 
@@ -270,4 +280,4 @@ def test_dashboard_figures_match_the_story(prometheus, story):
     count = finite_values(instant(prometheus, "sum(incident_mtta_seconds_count)"))
     assert count == [2.0]
     noisy = {s["metric"]["service"]: float(s["value"][1]) for s in instant(prometheus, "sum by (service) (alerts_by_service_total)")}
-    assert noisy == {"checkout-api": 3, "search": 3, "payments": 2}
+    assert noisy == {"checkout-api": 3, "search": 3, "payments": 2, "batch-jobs": 2, "flappy": 2}  # silenced, dropped too

@@ -162,7 +162,7 @@ def test_unacknowledged_incident_escalates_to_the_secondary_and_acknowledging_st
     assert incidents.get(f"/api/v1/incidents/{incident_id}").json()["assigned_to"] == "Bob"
     wait_until(lambda: platform.webhook.pages(incident_id, "bob@example.org", escalated=True), "the webhook page to Bob")
     wait_until(lambda: platform.inbox.to("bob@example.org", incident_id, escalated=True), "the email page to Bob")
-    assert escalations_total(oncall) == 1
+    wait_until(lambda: escalations_total(oncall) == 1, "escalations_total to count the delivered escalation")
 
     # Bob acknowledges. Time runs past the next level (30 minutes): Erin is never paged for it.
     assert incidents.patch(f"/api/v1/incidents/{incident_id}", json={"status": "acknowledged", "author": "bob"}).status_code == 200

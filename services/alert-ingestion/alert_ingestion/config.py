@@ -17,6 +17,11 @@ class Settings(ServiceSettings):
     auto_resolve_incidents: bool = True
     # Distinct `service` label values in metrics; further services are counted as service="other".
     metrics_max_services: int = 500
+    # How often missed heartbeats are looked for (a miss is noticed at most this late).
+    heartbeat_check_seconds: float = 1.0
+    # Where callers reach this service (e.g. https://pager.example.org), for the ping URLs it hands out;
+    # unset: the base URL of the request that created the heartbeat.
+    public_url: str | None = None
 
 
 @lru_cache

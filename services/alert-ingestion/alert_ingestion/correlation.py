@@ -31,7 +31,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from alert_ingestion.metrics import count_correlation
+from alert_ingestion.metrics import count_correlation, count_suppressed
+from alert_ingestion.routing.cache import RoutingCache
+from alert_ingestion.routing.decide import decide
 from alert_ingestion.schemas import AlertIn
 from alert_ingestion.tables import alerts, correlation_candidates
 from platform_common.clock import utcnow
@@ -44,13 +46,15 @@ PENDING_BATCH = 200
 CORRELATION_ACTION_HEADER = "Correlation-Action"
 
 # One statement: store the alert and, when a matching incident exists, attach it right away. A conflict
-# (a firing duplicate of the source's fingerprint, or an Idempotency-Key already used) stores nothing.
+# (a firing duplicate of the source's fingerprint or of a dedup_key, or an Idempotency-Key already used)
+# stores nothing.
 # (psycopg placeholders: this runs on the asynchronous intake pool, not through SQLAlchemy.)
 _INSERT_AND_ATTACH = """
 INSERT INTO alert_ingestion.alerts
     (service, severity, message, labels, timestamp, received_at, source, fingerprint, idempotency_key,
-     incident_id, status, action, correlated_at)
-SELECT %(service)s, %(severity)s, %(message)s, %(labels)s, %(timestamp)s, %(now)s, %(source)s, %(fingerprint)s, %(key)s, c.id,
+     dedup_key, integration_id, details, routing_rule_id, group_key, incident_id, status, action, correlated_at)
+SELECT %(service)s, %(severity)s, %(message)s, %(labels)s, %(timestamp)s, %(now)s, %(source)s, %(fingerprint)s, %(key)s,
+       %(dedup_key)s, %(integration_id)s, %(details)s, %(routing_rule_id)s, %(group_key)s, c.id,
        CASE WHEN c.id IS NULL THEN 'pending' ELSE 'correlated' END,
        CASE WHEN c.id IS NULL THEN NULL ELSE 'attached_to_existing_incident' END,
        CASE WHEN c.id IS NULL THEN NULL ELSE %(now)s::timestamptz END
@@ -58,16 +62,21 @@ FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
     SELECT id FROM incident_management.correlation_candidates
     WHERE service = %(service)s AND severity = %(severity)s AND created_at >= %(since)s
+      AND group_key IS NOT DISTINCT FROM %(group_key)s::text
     ORDER BY created_at DESC LIMIT 1
 ) AS c ON true
 ON CONFLICT DO NOTHING
 RETURNING id, incident_id, status, action
 """
 
-_INSERT_PENDING = """
+# An alert stored without being attached: pending (to correlate), or silenced / dropped (never correlated).
+_INSERT_UNCORRELATED = """
 INSERT INTO alert_ingestion.alerts
-    (service, severity, message, labels, timestamp, received_at, source, fingerprint, idempotency_key, status)
-VALUES (%(service)s, %(severity)s, %(message)s, %(labels)s, %(timestamp)s, %(now)s, %(source)s, %(fingerprint)s, %(key)s, 'pending')
+    (service, severity, message, labels, timestamp, received_at, source, fingerprint, idempotency_key,
+     dedup_key, integration_id, details, routing_rule_id, group_key, silence_id, maintenance_window_id, status)
+VALUES (%(service)s, %(severity)s, %(message)s, %(labels)s, %(timestamp)s, %(now)s, %(source)s, %(fingerprint)s, %(key)s,
+        %(dedup_key)s, %(integration_id)s, %(details)s, %(routing_rule_id)s, %(group_key)s, %(silence_id)s,
+        %(maintenance_window_id)s, %(status)s)
 ON CONFLICT DO NOTHING
 RETURNING id, incident_id, status, action
 """
@@ -83,6 +92,7 @@ class Outcome:
     action: str
     peer_down: bool = False
     replayed: bool = False
+    deduplicated: bool = False  # a repeat of a firing alert's dedup_key, counted on that alert (dedup.py)
 
 
 class IncidentRejected(Exception):
@@ -90,7 +100,8 @@ class IncidentRejected(Exception):
 
 
 def _outcome(row, *, peer_down: bool = False, replayed: bool = False) -> Outcome:
-    return Outcome(row.id, row.incident_id, row.status, row.action or "queued", peer_down, replayed)
+    action = row.action or ("queued" if row.status == "pending" else row.status)  # silenced | dropped
+    return Outcome(row.id, row.incident_id, row.status, action, peer_down, replayed)
 
 
 async def _on_intake(operation: Awaitable[Any]) -> Any:
@@ -142,18 +153,30 @@ class Correlator:
         self.engine = engine
         self.intake = intake
         self.incidents = incidents
-        self.window = timedelta(seconds=window_seconds)
+        self.routing = RoutingCache(intake, default_window_seconds=window_seconds)
 
     async def ingest(
-        self, alert: AlertIn, *, source: str = "api", fingerprint: str | None = None, idempotency_key: str | None = None
+        self,
+        alert: AlertIn,
+        *,
+        source: str = "api",
+        fingerprint: str | None = None,
+        idempotency_key: str | None = None,
+        dedup_key: str | None = None,
+        integration_id: UUID | None = None,
+        details: dict | None = None,
     ) -> Outcome | None:
         """Store the alert (committed before anything else happens), then correlate it. Returns None
-        for a duplicate (the source already has a firing alert with this fingerprint), and the stored
-        alert, `replayed`, for an Idempotency-Key already used.
+        for a duplicate (the source already has a firing alert with this fingerprint, or the integration
+        one with this dedup_key: dedup.py counts the repeat), and the stored alert, `replayed`, for an
+        Idempotency-Key already used.
 
         The common case (a matching incident exists) is one statement on the asynchronous intake pool;
-        opening an incident takes the synchronous path in a worker thread."""
+        opening an incident takes the synchronous path in a worker thread. Routing rules, silences,
+        maintenance windows and grouping decide first what the alert becomes (routing/decide.py)."""
         now = utcnow()
+        decision = decide(await _on_intake(self.routing.snapshot()), alert, integration_id=integration_id, at=now)
+        alert = decision.alert
         params = {
             "service": alert.service,
             "severity": str(alert.severity),
@@ -164,9 +187,18 @@ class Correlator:
             "source": source,
             "fingerprint": fingerprint,
             "key": idempotency_key,
-            "since": now - self.window,
+            "dedup_key": dedup_key,
+            "integration_id": integration_id,
+            "details": Jsonb(details) if details is not None else None,
+            "since": now - timedelta(seconds=decision.window_seconds),
+            "status": decision.status,
+            "routing_rule_id": decision.rule.id if decision.rule else None,
+            "group_key": decision.group_key,
+            "silence_id": decision.silence_id,
+            "maintenance_window_id": decision.maintenance_window_id,
         }
-        row = await _on_intake(self._store(params))
+        insert = self._store(params) if decision.status == "pending" else self._fetch(_INSERT_UNCORRELATED, params)
+        row = await _on_intake(insert)
         if row is None:
             if idempotency_key is None:
                 return None
@@ -174,6 +206,9 @@ class Correlator:
             return _outcome(stored, replayed=True) if stored else None
         if row.status == "correlated":
             count_correlation(row.action)
+            return _outcome(row)
+        if row.status != "pending":
+            count_suppressed(row.status, rule=decision.rule.name if decision.rule else None, maintenance=decision.silence_id is None)
             return _outcome(row)
         try:
             return await to_thread.run_sync(self.correlate, row.id)
@@ -184,9 +219,13 @@ class Correlator:
     async def _store(self, params: dict) -> Any:
         try:
             return await self._fetch(_INSERT_AND_ATTACH, params)
-        except psycopg.errors.UndefinedTable:  # incident-management has not published its view yet
+        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):  # incident-management has not migrated yet
             logger.warning("correlation view missing; alert stored as pending")
-            return await self._fetch(_INSERT_PENDING, params)
+            return await self._fetch(_INSERT_UNCORRELATED, params)
+
+    async def fetch(self, statement: str, params: dict) -> Any:
+        """One statement on the intake pool (its first row, or None); the database being down is a 503."""
+        return await _on_intake(self._fetch(statement, params))
 
     async def _fetch(self, statement: str, params: dict) -> Any:
         async with self.intake.connection() as connection:
@@ -199,7 +238,7 @@ class Correlator:
             alert = connection.execute(select(alerts).where(alerts.c.id == alert_id)).one()
             if alert.status != "pending":
                 return _outcome(alert)
-            incident_id = self._find_incident(connection, alert.service, alert.severity, utcnow())
+            incident_id = self._find_incident(connection, alert, utcnow())
             if incident_id is not None:
                 return self._attach(connection, alert, incident_id, "attached_to_existing_incident")
         try:
@@ -228,15 +267,20 @@ class Correlator:
         count_correlation(action)
         return _outcome(row)
 
-    def _find_incident(self, connection: Connection, service: str, severity: str, now: datetime) -> UUID | None:
+    def _window(self, service: str) -> timedelta:
+        """The service's correlation window (its grouping, else CORRELATION_WINDOW_SECONDS)."""
+        return timedelta(seconds=self.routing.latest.window_seconds(service))
+
+    def _find_incident(self, connection: Connection, alert, now: datetime) -> UUID | None:
         try:
             with connection.begin_nested():
                 return connection.execute(
                     select(correlation_candidates.c.id)
                     .where(
-                        correlation_candidates.c.service == service,
-                        correlation_candidates.c.severity == severity,
-                        correlation_candidates.c.created_at >= now - self.window,
+                        correlation_candidates.c.service == alert.service,
+                        correlation_candidates.c.severity == alert.severity,
+                        correlation_candidates.c.group_key.is_not_distinct_from(alert.group_key),
+                        correlation_candidates.c.created_at >= now - self._window(alert.service),
                     )
                     .order_by(correlation_candidates.c.created_at.desc())
                     .limit(1)
@@ -253,7 +297,8 @@ class Correlator:
                 "title": alert.message[:500],
                 "service": alert.service,
                 "severity": alert.severity,
-                "correlation_window_seconds": int(self.window.total_seconds()),
+                "correlation_window_seconds": int(self._window(alert.service).total_seconds()),
+                "group_key": alert.group_key,
             },
             headers={"Idempotency-Key": f"alert:{alert.id}"},
         )

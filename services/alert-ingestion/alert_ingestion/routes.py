@@ -5,10 +5,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from alert_ingestion import service
-from alert_ingestion.metrics import count_received
+from alert_ingestion import intake, service
 from alert_ingestion.schemas import AlertAccepted, AlertIn, AlertOut, CorrelationStatus, SeverityIn
-from platform_common.auth.policy import INGEST, VIEWER, requires
+from platform_common.auth.policy import INGEST, VIEWER, PrincipalDep, requires
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
@@ -23,24 +22,31 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
     response_model=AlertAccepted,
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": AlertAccepted, "description": "Replay of an earlier request with the same Idempotency-Key: nothing stored"},
+        200: {
+            "model": AlertAccepted,
+            "description": "Nothing stored: a replay of an earlier request with the same Idempotency-Key, a repeat of a "
+            "firing alert's dedup_key (counted on it), or a resolve by dedup_key",
+        },
+        404: {**ERROR_RESPONSES[404], "description": "Resolve: no alert has this dedup_key"},
         422: ERROR_RESPONSES[422],
         503: ERROR_RESPONSES[503],
     },
 )
 async def receive_alert(
-    alert: AlertIn, request: Request, response: Response, idempotency_key: Annotated[Text | None, Header(max_length=200)] = None
+    alert: AlertIn,
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    idempotency_key: Annotated[Text | None, Header(max_length=200)] = None,
 ) -> AlertAccepted:
     """Store an alert and correlate it: it joins the newest unresolved incident of the same service and
     severity opened within the correlation window, or opens a new one. If incident-management is down
     the alert is kept as `pending` and correlated once it is back. A retry with the same
-    `Idempotency-Key` answers 200 with the alert already stored, as it is now, and stores nothing."""
-    outcome = await request.app.state.correlator.ingest(alert, idempotency_key=idempotency_key)  # no fingerprint: never a duplicate
-    if outcome.replayed:
-        response.status_code = status.HTTP_200_OK
-    else:
-        count_received(alert)
-    return AlertAccepted(alert_id=outcome.alert_id, incident_id=outcome.incident_id, status=outcome.status, action=outcome.action)
+    `Idempotency-Key` answers 200 with the alert already stored, as it is now, and stores nothing.
+    With a `dedup_key`, a repeat while that alert fires answers 200 `"dedup": "repeat"` and is counted
+    on it; `"status": "resolved"` resolves it (its incident is told once all its alerts are resolved)."""
+    answer, response.status_code = await intake.receive(request.app.state, alert, principal=principal, idempotency_key=idempotency_key)
+    return answer
 
 
 @router.get("", dependencies=[requires(VIEWER)], response_model=list[AlertOut])

@@ -19,7 +19,7 @@ alerts = Table(
     Column("source", String(32), nullable=False),
     Column("fingerprint", String(200)),
     Column("incident_id", UUID(as_uuid=True)),
-    # 'pending' until the alert has an incident, then 'correlated'.
+    # 'pending' until the alert has an incident, then 'correlated'; 'silenced' / 'dropped' (routing/): never.
     Column("status", String(16), nullable=False),
     Column("action", String(40)),
     Column("correlated_at", DateTime(timezone=True)),
@@ -30,6 +30,21 @@ alerts = Table(
     Column("resolution_pending", Boolean, nullable=False, server_default=text("false")),
     # The client's Idempotency-Key (unique): a retried POST returns this alert instead of storing another.
     Column("idempotency_key", String(200)),
+    # The client's dedup_key (Events API, generic API): one firing alert per (integration_id, dedup_key);
+    # a repeat while it fires is counted here instead of stored (see dedup.py).
+    Column("dedup_key", String(255)),
+    # The integration whose key sent the alert (Events API, generic API); it scopes dedup_key.
+    Column("integration_id", UUID(as_uuid=True)),
+    Column("repeat_count", Integer, nullable=False, server_default=text("0")),
+    Column("last_repeated_at", DateTime(timezone=True)),
+    # What the Events API sent beyond the alert itself: custom_details, links, images, client.
+    Column("details", JSONB),
+    # What decided its fate (routing/): the rule that matched, the silence or maintenance window that
+    # silenced it, and its alert group beyond service + severity (NULL: the default grouping).
+    Column("routing_rule_id", UUID(as_uuid=True)),
+    Column("silence_id", UUID(as_uuid=True)),
+    Column("maintenance_window_id", UUID(as_uuid=True)),
+    Column("group_key", String(64)),
 )
 
 # Published by incident-management for exactly this read (see its migrations).
@@ -40,4 +55,5 @@ correlation_candidates = Table(
     Column("service", String),
     Column("severity", String),
     Column("created_at", DateTime(timezone=True)),
+    Column("group_key", String),
 )

@@ -10,7 +10,8 @@ from alert_ingestion.metrics import ALERTS_DEDUPLICATED, ALERTS_RESOLVED, count_
 from alert_ingestion.resolution import mark_resolved
 from alert_ingestion.schemas import AlertAccepted
 from alert_ingestion.sources import WebhookPayload, fingerprint, to_alert
-from platform_common.auth.policy import INGEST, requires
+from platform_common.auth.policy import INGEST, PrincipalDep, requires
+from platform_common.auth.principal import Principal
 from platform_common.clock import utcnow
 from platform_common.errors import ERROR_RESPONSES
 
@@ -23,8 +24,9 @@ class WebhookResult(BaseModel):
     resolved: int
 
 
-async def _receive(request: Request, payload: WebhookPayload, source: str) -> WebhookResult:
+async def _receive(request: Request, payload: WebhookPayload, source: str, principal: Principal) -> WebhookResult:
     state = request.app.state
+    integration_id = principal.id if principal.kind == "integration" else None  # for per-integration routing rules
     accepted, duplicates, resolved = [], 0, 0
     for item in payload.alerts:
         key = fingerprint(item)
@@ -36,7 +38,7 @@ async def _receive(request: Request, payload: WebhookPayload, source: str) -> We
             ALERTS_RESOLVED.labels(source).inc(changed)
             continue
         alert = to_alert(item)
-        outcome = await state.correlator.ingest(alert, source=source, fingerprint=key)
+        outcome = await state.correlator.ingest(alert, source=source, fingerprint=key, integration_id=integration_id)
         if outcome is None:
             duplicates += 1
             ALERTS_DEDUPLICATED.labels(source).inc()
@@ -51,12 +53,12 @@ async def _receive(request: Request, payload: WebhookPayload, source: str) -> We
 
 
 @router.post("/alertmanager", dependencies=[requires(INGEST)], response_model=WebhookResult, responses={422: ERROR_RESPONSES[422]})
-async def alertmanager_webhook(payload: WebhookPayload, request: Request) -> WebhookResult:
+async def alertmanager_webhook(payload: WebhookPayload, request: Request, principal: PrincipalDep) -> WebhookResult:
     """Prometheus Alertmanager `webhook_configs` receiver (payload version 4)."""
-    return await _receive(request, payload, "alertmanager")
+    return await _receive(request, payload, "alertmanager", principal)
 
 
 @router.post("/grafana", dependencies=[requires(INGEST)], response_model=WebhookResult, responses={422: ERROR_RESPONSES[422]})
-async def grafana_webhook(payload: WebhookPayload, request: Request) -> WebhookResult:
+async def grafana_webhook(payload: WebhookPayload, request: Request, principal: PrincipalDep) -> WebhookResult:
     """Grafana unified-alerting webhook contact point (payload version 1)."""
-    return await _receive(request, payload, "grafana")
+    return await _receive(request, payload, "grafana", principal)

@@ -7,6 +7,7 @@ into a 500 (or, worse, are stored and break every later read):
 - `Timestamp`: an ISO 8601 string (what the OpenAPI `date-time` promises: pydantic would also read a
   number, or a string of digits, as seconds since 1970) whose UTC instant Python can represent
   (`0001-01-01T00:00:00+01:00` is year 0 in UTC: PostgreSQL stores it, reading it back fails).
+- `TimeZoneName`: an IANA time zone name `zoneinfo` knows (`Europe/Berlin`).
 - `JsonObject`: free-form JSON for a `jsonb` column: `Text` strings and keys, finite numbers only
   (Python's JSON parser accepts `NaN` and `Infinity`, `jsonb` does not).
 Each failure is a ValueError, so the client gets the usual 422 with the offending field.
@@ -16,6 +17,7 @@ import math
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
@@ -77,3 +79,15 @@ Timestamp = Annotated[datetime, BeforeValidator(not_a_number), AfterValidator(re
 
 JsonObject = Annotated[dict[str, Any], AfterValidator(storable_json)]
 """A JSON object `jsonb` accepts: no NUL in strings or keys, no NaN / Infinity."""
+
+
+def known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone '{name}'") from exc
+    return name
+
+
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(known_zone)]
+"""An IANA time zone name (`Europe/Berlin`, `UTC`)."""

@@ -113,3 +113,19 @@ def test_only_anonymous_and_service_callers_may_name_the_actor() -> None:
     assert anonymous(Role.admin).actor() == "anonymous"
     assert SERVICE.actor("oncall-service") == "oncall-service"
     assert Principal("user", Role.responder, "Rita").actor("someone else") == "Rita"
+
+
+def test_the_audit_log_never_records_a_secret_from_the_path() -> None:
+    from platform_common.auth.audit import _entry
+
+    scope = {
+        "method": "POST",
+        "path": "/api/v1/page-actions/eyJzZWNyZXQ.c2ln",
+        "path_params": {"token": "eyJzZWNyZXQ.c2ln"},
+        "state": {},
+        "client": ("127.0.0.1", 5000),
+    }
+    entry = _entry(scope, 200)
+    assert "eyJzZWNyZXQ" not in entry["path"] + (entry["target"] or "")
+    revoked = _entry({**scope, "path": "/api/v1/users/u1/tokens/t1", "path_params": {"user_id": "u1", "token_id": "t1"}}, 204)
+    assert revoked["target"] == "user_id=u1,token_id=t1"

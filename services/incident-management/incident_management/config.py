@@ -4,11 +4,11 @@ from functools import lru_cache
 
 from pydantic import Field
 
+from platform_common.pagelinks import PageLinkSettings
 from platform_common.recipients import PageChannels
-from platform_common.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
+class Settings(PageLinkSettings):  # PAGE_LINK_SECRET, PAGE_LINK_TTL_SECONDS, PUBLIC_URL
     oncall_service_url: str = "http://127.0.0.1:8003"
     notification_service_url: str = "http://127.0.0.1:8004"
     # Channels a page goes out on; each becomes one notification to the assignee.

@@ -33,7 +33,7 @@ class Opening(StrEnum):
 
 
 def _correlation_lock_key(data: IncidentCreate) -> str:
-    return f"correlate:{data.service}\x1f{data.severity}"
+    return f"correlate:{data.service}\x1f{data.severity}\x1f{data.group_key or ''}"
 
 
 def _existing(session: Session, *, data: IncidentCreate, idempotency_key: str | None, now: datetime) -> tuple[RowMapping, Opening] | None:
@@ -43,7 +43,9 @@ def _existing(session: Session, *, data: IncidentCreate, idempotency_key: str | 
         return incident, Opening.REPLAYED
     if data.correlation_window_seconds is not None:
         since = now - timedelta(seconds=data.correlation_window_seconds)
-        if incident := service.find_correlated(session, service=data.service, severity=data.severity, since=since):
+        if incident := service.find_correlated(
+            session, service=data.service, severity=data.severity, group_key=data.group_key, since=since
+        ):
             return incident, Opening.JOINED
     return None
 
@@ -61,12 +63,14 @@ def open_incident(
 ) -> tuple[RowMapping, Opening]:
     """Create the incident, assign the on-call primary and queue their page, unless the request is a
     replay or joins a correlated incident. With a correlation window the find-or-open decision is taken
-    under a per-(service, severity) advisory lock, so concurrent callers on any replica open one incident."""
+    under a per-(service, severity, group) advisory lock, so concurrent callers on any replica open one incident."""
     found = _existing(session, data=data, idempotency_key=idempotency_key, now=utcnow())
+    # A team governed by an escalation policy is paged by oncall-service (the policy's step 1, at once).
+    policy = None if found or data.assigned_to is not None else service.governing_policy(session, team=data.service)
     session.rollback()  # nothing written: give the connection back before asking oncall-service
     if found is not None:
         return found
-    primary, oncall_down = (None, False) if data.assigned_to is not None else _on_call(oncall, data.service)
+    primary, oncall_down = (None, False) if data.assigned_to is not None or policy else _on_call(oncall, data.service)
     assignee = data.assigned_to or (primary.name if primary else None)
     recipient = data.assigned_to or (primary.address if primary else None)
     now = utcnow()
@@ -93,6 +97,16 @@ def open_incident(
     if assignee is not None or oncall_down:
         # With oncall-service down the pager finds the assignee once it is back.
         service.queue_page(session, incident_id=incident["id"], recipient=recipient, reason="new_incident", now=now)
+    elif policy is not None:
+        service.add_event(
+            session,
+            incident_id=incident["id"],
+            kind="paging_by_policy",
+            actor=service.SYSTEM_ACTOR,
+            message=f"Escalation policy '{policy}' pages this incident (its step 1 instead of the on-call primary)",
+            data={"policy": policy},
+            now=now,
+        )
     else:
         service.add_event(
             session,

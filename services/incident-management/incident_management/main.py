@@ -7,10 +7,12 @@ from prometheus_client import REGISTRY
 
 from incident_management.config import Settings, get_settings
 from incident_management.metrics import SERVICES, IncidentStateCollector
+from incident_management.pagelinks.routes import router as pagelinks_router
 from incident_management.paging import Pager
 from incident_management.routes import router
 from platform_common.app import create_service_app
 from platform_common.http import ServiceClient
+from platform_common.pagelinks import PageLinker
 from platform_common.worker import PeriodicWorker
 
 
@@ -30,8 +32,14 @@ def _startup(settings: Settings):
         SERVICES.limit = settings.metrics_max_services
         app.state.state_collector = IncidentStateCollector(app.state.engine)
         REGISTRY.register(app.state.state_collector)
+        app.state.page_links = PageLinker.from_settings(settings)
         pager = Pager(
-            app.state.session_factory, app.state.oncall, app.state.notifier, settings.page_channels, settings.page_max_backoff_seconds
+            app.state.session_factory,
+            app.state.oncall,
+            app.state.notifier,
+            settings.page_channels,
+            settings.page_max_backoff_seconds,
+            links=app.state.page_links,
         )
         app.state.pager_worker = PeriodicWorker("pager", settings.page_interval_seconds, pager.deliver_due)
         return [app.state.pager_worker]
@@ -51,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_name="incident-management",
         package="incident_management",
         settings=settings,
-        routers=[router],
+        routers=[router, pagelinks_router],
         description="Incidents, notes, timeline, MTTA / MTTR; assigns and pages the on-call.",
         startup=_startup(settings),
         shutdown=_shutdown,

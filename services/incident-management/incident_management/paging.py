@@ -6,12 +6,13 @@ worker delivers it. No transaction or lock is held while a peer is called: the p
 assignment and the timeline event are written in one short transaction, only if the lease is still
 ours. A peer that is down leaves the page pending with a backoff; nothing is dropped. Each notification
 carries an idempotency key, so a retried page (or one retried by a replica whose lease ran out) is
-never delivered twice.
+never delivered twice. Every page ends with its signed acknowledge and resolve links for the person
+paged (`platform_common.pagelinks`).
 """
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from incident_management.tables import pages
 from platform_common import outbox
 from platform_common.clock import utcnow
 from platform_common.http import PeerUnavailable, ServiceClient
+from platform_common.pagelinks import PageLinker, Who
 
 logger = logging.getLogger(__name__)
 ACTOR = "pager"
@@ -72,6 +74,15 @@ def page_message(incident: RowMapping) -> str:
     )
 
 
+def _who(incident: RowMapping, recipient: str, primary: OnCall | None) -> Who:
+    """The person paged (their page links act as them): the primary just found, else the assignee at
+    the page's address."""
+    if primary is not None:
+        return Who(primary.name, primary.email)
+    name = incident["assigned_to"] or recipient
+    return Who(name, recipient if recipient != name else None)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one attempt came to: `sent`, `pending` (a peer was down), `failed` (refused) or `skipped`."""
@@ -90,6 +101,7 @@ class Pager:
     channels: list[str]
     max_backoff_seconds: float
     clock: Callable[[], datetime] = utcnow
+    links: PageLinker = field(default_factory=PageLinker.from_environment)
 
     def deliver_due(self) -> int:
         """Deliver pages that are due, each under a lease; returns how many were handled."""
@@ -112,18 +124,19 @@ class Pager:
                 if primary is None:
                     return Outcome("skipped", error="no on-call schedule")
                 recipient = primary.address
-            self._send(page, incident, recipient)
+            self._send(page, incident, recipient, _who(incident, recipient, primary))
         except PeerUnavailable as exc:
             return Outcome("pending", primary=primary, error=str(exc))
         except PageRejected as exc:
             return Outcome("failed", primary=primary, error=str(exc))
         return Outcome("sent", recipient=recipient, primary=primary)
 
-    def _send(self, page: RowMapping, incident: RowMapping, recipient: str) -> None:
+    def _send(self, page: RowMapping, incident: RowMapping, recipient: str, who: Who) -> None:
+        message = page_message(incident) + self.links.text(incident["id"], who)
         for channel in self.channels:
             response = self.notifier.post(
                 "/api/v1/notify",
-                json={"incident_id": str(incident["id"]), "channel": channel, "recipient": recipient, "message": page_message(incident)},
+                json={"incident_id": str(incident["id"]), "channel": channel, "recipient": recipient, "message": message},
                 headers={"Idempotency-Key": f"page:{page['id']}:{channel}"},
             )
             if 400 <= response.status_code < 500:

@@ -28,6 +28,9 @@ class IncidentCreate(BaseModel):
         description="join the newest unresolved incident of the same service and severity opened this many seconds ago "
         "or less, instead of opening a new one (decided atomically, whatever the number of callers)",
     )
+    group_key: Annotated[NonEmpty, StringConstraints(max_length=64)] | None = Field(
+        default=None, description="with correlation_window_seconds: join only an incident opened for this alert group"
+    )
 
 
 class IncidentUpdate(BaseModel):

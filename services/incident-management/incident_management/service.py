@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import RowMapping, func, insert, select, update
+from sqlalchemy import RowMapping, func, insert, select, text, update
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -35,12 +35,13 @@ def get_by_idempotency_key(session: Session, *, key: str) -> RowMapping | None:
     return session.execute(select(incidents).where(incidents.c.idempotency_key == key)).mappings().first()
 
 
-def find_correlated(session: Session, *, service: str, severity: str, since: datetime) -> RowMapping | None:
-    """The newest unresolved incident of this service and severity created at `since` or later."""
+def find_correlated(session: Session, *, service: str, severity: str, group_key: str | None, since: datetime) -> RowMapping | None:
+    """The newest unresolved incident of this service, severity and alert group created at `since` or later."""
     return (
         session.execute(
             select(incidents)
             .where(incidents.c.service == service, incidents.c.severity == severity, incidents.c.status != Status.RESOLVED)
+            .where(incidents.c.group_key.is_not_distinct_from(group_key))
             .where(incidents.c.created_at >= since)
             .order_by(incidents.c.created_at.desc())
             .limit(1)
@@ -63,6 +64,7 @@ def create(session: Session, *, data: IncidentCreate, assigned_to: str | None, i
                 created_at=now,
                 updated_at=now,
                 idempotency_key=idempotency_key,
+                group_key=data.group_key,
             )
             .returning(incidents)
         )
@@ -213,6 +215,16 @@ def linked_alerts(session: Session, *, incident_id: UUID) -> list[RowMapping]:
             )
     except ProgrammingError:
         return []
+
+
+def governing_policy(session: Session, *, team: str) -> str | None:
+    """The name of the escalation policy governing the team, read from the view oncall-service publishes
+    (None without one, or before oncall-service first ran)."""
+    try:
+        with session.begin_nested():
+            return session.execute(text("SELECT policy_name FROM oncall.governed_teams WHERE team = :team"), {"team": team}).scalar()
+    except ProgrammingError:
+        return None
 
 
 def events(session: Session, *, incident_id: UUID) -> list[RowMapping]:

@@ -23,6 +23,8 @@ incidents = Table(
     Column("mtta_seconds", Float),
     Column("mttr_seconds", Float),
     Column("idempotency_key", String(200), unique=True),
+    # The alert group it was opened for (alert-ingestion's grouping); NULL: service + severity.
+    Column("group_key", String(64)),
 )
 
 notes = Table(

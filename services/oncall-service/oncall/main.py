@@ -7,9 +7,11 @@ from prometheus_client import REGISTRY
 
 from oncall.config import Settings, get_settings
 from oncall.engine import EscalationEngine
+from oncall.ical.routes import router as ical_router
 from oncall.identity.routes import router as identity_router
 from oncall.identity.secrets import ensure_bootstrap_admin, forget_old_sessions
 from oncall.metrics import OnCallCollector
+from oncall.policies.routes import router as policies_router
 from oncall.routes import router
 from platform_common.app import create_service_app
 from platform_common.clock import utcnow
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_name="oncall-service",
         package="oncall",
         settings=settings,
-        routers=[identity_router, router],
+        routers=[identity_router, router, ical_router, policies_router],
         description="On-call schedules, rotations and overrides; escalates unacknowledged incidents.",
         startup=_startup(settings),
         shutdown=_shutdown,

@@ -4,26 +4,17 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from oncall.rotation import RotationType
 from platform_common.recipients import EmailAddress
-from platform_common.validation import NonEmptyText, Timestamp, not_a_number
+from platform_common.validation import NonEmptyText, Timestamp, TimeZoneName, not_a_number
 
 NonEmpty = NonEmptyText
 Name = Annotated[NonEmpty, StringConstraints(max_length=200)]
 Email = EmailAddress
 HandoffTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-
-
-def _known_zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone '{name}'") from exc
-    return name
 
 
 def _date_only(value: object) -> object:
@@ -44,7 +35,7 @@ def in_rotation_range(value: datetime | date) -> datetime | date:
 
 
 Start = Annotated[datetime | date, BeforeValidator(_date_only), BeforeValidator(not_a_number), AfterValidator(in_rotation_range)]
-TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_zone)]
+TimeZone = TimeZoneName
 
 
 class Contact(BaseModel):
@@ -197,6 +188,12 @@ class EscalateRequest(BaseModel):
     reason: Annotated[NonEmpty, StringConstraints(max_length=500)] | None = None
 
 
+class Recipient(BaseModel):
+    name: str
+    email: str
+    user_id: UUID | None = None
+
+
 class EscalationOut(BaseModel):
     id: UUID
     incident_id: UUID
@@ -211,3 +208,5 @@ class EscalationOut(BaseModel):
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+    kind: str = Field(description="step, or exhausted: the escalation policy ran out unacknowledged and the team's admins were told")
+    recipients: list[Recipient] = Field(description="Everyone this level pages (name and email above are the first)")

@@ -52,7 +52,9 @@ escalation_policies = Table(
     metadata,
     Column("incident_id", UUID(as_uuid=True), primary_key=True),
     Column("team", String(200), nullable=False),
-    # {"escalation_minutes": int, "levels": [{"name", "email"}, ...]}: level 1 is levels[0].
+    # A team's schedule: {"escalation_minutes": int, "levels": [{"name", "email"}, ...]}: level L is levels[L-1],
+    # due L × escalation_minutes after creation. An escalation policy: {"policy_id", "name", "repeat", "levels":
+    # [{"level", "after_minutes", "step", "round", "targets"}, ..., {"level", "after_minutes", "exhausted": true}]}.
     Column("snapshot", JSONB, nullable=False),
     Column("incident_created_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -76,4 +78,8 @@ escalations = Table(
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
+    # Who this level pages, resolved when it is claimed: [{"name", "email", "user_id"}] (policies_0001).
+    Column("recipients", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    # "step", or "exhausted": the policy ran out unacknowledged; the team's admins are told.
+    Column("kind", String(16), nullable=False, server_default=text("'step'")),
 )

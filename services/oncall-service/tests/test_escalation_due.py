@@ -283,7 +283,7 @@ def test_a_lease_that_runs_out_mid_delivery_passes_to_another_replica_and_counts
     (row,) = rows(clean_db)
     assert (row["status"], row["attempts"]) == ("paged", 1)
     assert REGISTRY.get_sample_value("escalations_total", {"team": TEAM}) == before + 1
-    assert sorted(p["key"] for p in stand_in.pages) == sorted(f"escalation:{incident['id']}:1:{c}" for c in CHANNELS)
+    assert sorted(p["key"] for p in stand_in.pages) == sorted(f"escalation:{incident['id']}:1:{c}:bob@example.org" for c in CHANNELS)
 
 
 def test_without_the_view_nothing_is_claimed_but_claimed_levels_are_still_delivered(

@@ -88,7 +88,7 @@ def test_an_unacknowledged_incident_escalates_to_the_secondary_once_it_is_due(
     assert engine.run_cycle() == {"claimed": 1, "delivered": 1}
 
     assert [(p["channel"], p["recipient"], p["key"]) for p in stand_in.pages] == [
-        (channel, "bob@example.org", f"escalation:{incident['id']}:1:{channel}") for channel in CHANNELS
+        (channel, "bob@example.org", f"escalation:{incident['id']}:1:{channel}:bob@example.org") for channel in CHANNELS
     ]
     assert "ESCALATED level 1" in stand_in.pages[0]["message"]
     (row,) = escalation_rows(clean_db)

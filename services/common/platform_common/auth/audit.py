@@ -71,9 +71,24 @@ class AuditWriter:
             self.flush()
 
 
+REDACTED = "[secret]"
+
+
+def _secret_params(scope: Scope) -> dict[str, str]:
+    """Path parameters that are credentials (a signed page link's token): never written to the log."""
+    return {key: str(value) for key, value in (scope.get("path_params") or {}).items() if key == "token"}
+
+
 def _target(scope: Scope) -> str | None:
-    params = scope.get("path_params") or {}
+    params = {**(scope.get("path_params") or {}), **dict.fromkeys(_secret_params(scope), REDACTED)}
     return ",".join(f"{key}={value}" for key, value in params.items()) or None
+
+
+def _path(scope: Scope) -> str:
+    path = scope["path"]
+    for value in _secret_params(scope).values():
+        path = path.replace(value, REDACTED)
+    return path[:2000]
 
 
 class AuditMiddleware:
@@ -112,7 +127,7 @@ def _entry(scope: Scope, status: int) -> dict[str, Any]:
         "actor_kind": principal.kind if principal else "unauthenticated",
         "role": principal.role.name if principal else None,
         "method": scope["method"],
-        "path": scope["path"][:2000],
+        "path": _path(scope),
         "status": status,
         "target": _target(scope),
         "request_id": current_request_id(),

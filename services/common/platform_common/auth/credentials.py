@@ -30,8 +30,8 @@ from platform_common.errors import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
 
-SecretKind = Literal["token", "integration", "session", "ping"]
-_PREFIXES: dict[SecretKind, str] = {"token": "ipt_", "integration": "ipk_", "session": "ips_", "ping": "iph_"}
+SecretKind = Literal["token", "integration", "session", "ping", "calendar"]
+_PREFIXES: dict[SecretKind, str] = {"token": "ipt_", "integration": "ipk_", "session": "ips_", "ping": "iph_", "calendar": "ipc_"}
 SESSION_COOKIE = "incident_session"
 _CACHE_LIMIT = 50_000
 
@@ -86,12 +86,18 @@ class CredentialResolver:
             return self._anonymous
         if self._service_token is not None and hmac.compare_digest(secret.encode("utf-8", "surrogatepass"), self._service_token):
             return SERVICE
-        key = digest(secret)
-        cached = self._cached(key)
-        principal = cached[1] if cached is not None else await to_thread.run_sync(self._lookup, key)
+        principal = await self.resolve_secret(secret)
         if principal is None:
             raise Unauthenticated("Invalid, expired or revoked credential")
         return principal
+
+    async def resolve_secret(self, secret: str) -> Principal | None:
+        """The user or integration a secret stands for (looked up in `oncall.principals`, cached), or None
+        when it is unknown, expired or revoked. For secrets sent elsewhere than the Authorization header
+        (the Events API's `routing_key`); the service credential is not one of them."""
+        key = digest(secret)
+        cached = self._cached(key)
+        return cached[1] if cached is not None else await to_thread.run_sync(self._lookup, key)
 
     def forget(self, secret: str) -> None:
         """Drop a secret from this process's cache at once (its own logout); other processes follow

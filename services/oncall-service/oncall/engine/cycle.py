@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oncall import peers, service
-from oncall.engine.claims import Candidate, NotEscalated, claim_next_level, freeze_policy
+from oncall.engine.claims import Candidate, NotEscalated, claim_next_level, freeze_escalation_policy, freeze_policy
 from oncall.engine.delivery import Deliverer
 from oncall.engine.due import BATCH_SIZE, due_levels
+from oncall.policies import service as policies
 from platform_common.clock import utcnow
 from platform_common.errors import Conflict, NotFound
 from platform_common.http import ServiceClient
@@ -67,7 +68,10 @@ class EscalationEngine:
 
     @staticmethod
     def _team_policy(session: Session, team: str, *, now: datetime) -> dict[str, Any] | None:
-        """The policy a first claim would freeze for the team at `now` (None: the team has no schedule)."""
+        """What a first claim would freeze for the team at `now`: the escalation policy governing it, else
+        its schedule's chain (None: the team has neither)."""
+        if (governing := policies.governing(session, team=team)) is not None:
+            return freeze_escalation_policy(governing)
         schedule = service.find(session, team=team)
         return None if schedule is None else freeze_policy(session, schedule, now=now)
 

@@ -1,4 +1,4 @@
-"""Step 2 of escalation: deliver claimed levels — page the new assignee, record it on the incident.
+"""Step 2 of escalation: deliver claimed levels — page its recipients, record it on the incident.
 
 No transaction or lock is held while a peer is called: each pending level that is due is leased with
 `platform_common.outbox` (for `LEASE_SECONDS`), the pages and the timeline event are sent, and the outcome
@@ -9,7 +9,7 @@ attempt a no-op where the first got through.
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,10 +17,12 @@ from sqlalchemy import RowMapping, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oncall import peers
+from oncall.engine import recipients
 from oncall.metrics import ESCALATIONS
 from oncall.tables import escalations
 from platform_common import outbox
 from platform_common.http import PeerUnavailable, ServiceClient
+from platform_common.pagelinks import PageLinker
 
 logger = logging.getLogger(__name__)
 MAX_PER_CYCLE = 50
@@ -28,19 +30,24 @@ MAX_PER_CYCLE = 50
 LEASE_SECONDS = 60.0
 
 
-def page_key(row: RowMapping, channel: str) -> str:
-    return f"escalation:{row['incident_id']}:{row['level']}:{channel}"
-
-
 def event_key(row: RowMapping) -> str:
     return f"escalation-event:{row['incident_id']}:{row['level']}"
 
 
 def page_message(row: RowMapping, incident: peers.Incident) -> str:
+    if row["kind"] == "exhausted":
+        return (
+            f"[UNANSWERED] [{incident.severity.upper()}] {incident.title} — service {incident.team}, incident {incident.id}: "
+            f"{row['reason']}; nobody has acknowledged it"
+        )
     return (
         f"[ESCALATED level {row['level']}] [{incident.severity.upper()}] {incident.title} — service {incident.team}, "
         f"incident {incident.id}: {row['reason']}"
     )
+
+
+def _names(row: RowMapping) -> str:
+    return ", ".join(f"{person['name']} ({person['email']})" for person in row["recipients"]) or "nobody"
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class Deliverer:
     channels: list[str]
     max_backoff_seconds: float
     clock: Callable[[], datetime]
+    links: PageLinker = field(default_factory=PageLinker.from_environment)  # PAGE_LINK_SECRET, PUBLIC_URL
 
     def deliver_due(self) -> int:
         """Deliver pending escalations that are due, at most `MAX_PER_CYCLE`; returns how many were handled."""
@@ -75,7 +83,7 @@ class Deliverer:
 
     def _deliver(self, row: RowMapping) -> None:
         outcome = self._send(row)
-        if self._record(row, outcome) and outcome.status == "paged":
+        if self._record(row, outcome) and outcome.status == "paged" and row["kind"] == "step":
             ESCALATIONS.labels(row["team"]).inc()
 
     def _send(self, row: RowMapping) -> Outcome:
@@ -84,39 +92,47 @@ class Deliverer:
             incident = peers.get_incident(self.incidents, row["incident_id"])
             if incident is None or incident.status == "resolved" or (not row["manual"] and incident.status != "open"):
                 return Outcome("cancelled", f"incident is {'gone' if incident is None else incident.status}")
-            for channel in self.channels:
-                peers.page(
-                    self.notifier,
-                    incident_id=incident.id,
-                    channel=channel,
-                    recipient=row["email"],
-                    message=page_message(row, incident),
-                    key=page_key(row, channel),
-                )
-            peers.record_event(
-                self.incidents,
-                incident_id=incident.id,
-                kind="escalated",
-                key=event_key(row),
-                assigned_to=row["name"],
-                message=f"Escalated to level {row['level']}: {row['name']} ({row['email']}) — {row['reason']}",
-                data={
-                    "level": row["level"],
-                    "to": row["name"],
-                    "email": row["email"],
-                    "reason": row["reason"],
-                    "manual": row["manual"],
-                    "channels": self.channels,
-                    "escalation_id": str(row["id"]),
-                },
+            recipients.page(
+                self.notifier, self.channels, row=row, incident_id=incident.id, message=page_message(row, incident), links=self.links
             )
+            self._record_event(row, incident)
         except PeerUnavailable as exc:
             return Outcome("pending", str(exc))
         except peers.PeerRejected as exc:
             logger.error("escalation %s of incident %s failed: %s", row["level"], row["incident_id"], exc)
             return Outcome("failed", str(exc))
+        if not row["recipients"]:
+            return Outcome("failed", "nobody to page: " + ("no admin user" if row["kind"] == "exhausted" else "no target resolved"))
         logger.info("incident %s escalated to level %s (%s)", row["incident_id"], row["level"], row["name"])
         return Outcome("paged")
+
+    def _record_event(self, row: RowMapping, incident: peers.Incident) -> None:
+        """`escalated` (reassigning the incident to the first person paged), or `escalation_exhausted` once."""
+        data = {
+            "level": row["level"],
+            "to": row["name"],
+            "email": row["email"],
+            "recipients": row["recipients"],
+            "reason": row["reason"],
+            "manual": row["manual"],
+            "channels": self.channels,
+            "escalation_id": str(row["id"]),
+        }
+        if row["kind"] == "exhausted":
+            message = f"Escalation exhausted, still unacknowledged — {row['reason']}. Admins told: {_names(row)}"
+            peers.record_event(
+                self.incidents, incident_id=incident.id, kind="escalation_exhausted", key=event_key(row), message=message, data=data
+            )
+            return
+        peers.record_event(
+            self.incidents,
+            incident_id=incident.id,
+            kind="escalated",
+            key=event_key(row),
+            assigned_to=row["recipients"][0]["name"] if row["recipients"] else None,
+            message=f"Escalated to level {row['level']}: {_names(row)} — {row['reason']}",
+            data=data,
+        )
 
     def _record(self, row: RowMapping, outcome: Outcome) -> bool:
         """Write the outcome if the lease is still ours (False: it ran out and another replica took the row)."""

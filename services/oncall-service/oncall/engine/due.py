@@ -2,10 +2,12 @@
 
 incident-management publishes `incident_management.escalation_candidates`: its unacknowledged (`open`)
 incidents, backed by a partial index. One query joins them with the policy frozen for incidents already
-escalating (otherwise the team's schedule) and with the highest level claimed so far, and returns each
-incident's next level whose deadline (`created_at + level × escalation_minutes`) has passed, earliest
-deadline first. Batches follow each other by keyset (deadline, incident id) until none is left, so no
-number of newer incidents can push an older one out of a cycle.
+escalating (otherwise the escalation policy governing the team, else the team's schedule) and with the
+highest level claimed so far, and returns each incident's next level whose deadline has passed, earliest
+deadline first: a frozen policy names each level's `after_minutes`, a schedule's level L falls due
+`L × escalation_minutes` after creation, and a governing policy's step 1 at once. Batches follow each
+other by keyset (deadline, incident id) until none is left, so no number of newer incidents can push
+an older one out of a cycle.
 """
 
 import logging
@@ -25,21 +27,30 @@ BATCH_SIZE = 200
 
 _DUE_LEVELS = text("""
 WITH next_levels AS (
-    SELECT c.id, c.service, c.created_at,
-           coalesce(claimed.level, 0) + 1 AS level,
-           coalesce((p.snapshot ->> 'escalation_minutes')::int, s.escalation_minutes) AS minutes,
-           coalesce(jsonb_array_length(p.snapshot -> 'levels'), 1 + jsonb_array_length(s.escalation_levels)) AS level_count
+    SELECT c.id, c.service, c.created_at, p.snapshot, g.id AS governed_by, s.escalation_minutes, s.escalation_levels,
+           coalesce(claimed.level, 0) + 1 AS level
     FROM incident_management.escalation_candidates AS c
     LEFT JOIN oncall.escalation_policies AS p ON p.incident_id = c.id
+    LEFT JOIN oncall.policies AS g ON g.team = c.service
     LEFT JOIN oncall.schedules AS s ON s.team = c.service
     LEFT JOIN LATERAL (
         SELECT max(e.level) AS level FROM oncall.escalations AS e WHERE e.incident_id = p.incident_id
     ) AS claimed ON true
-    WHERE p.incident_id IS NOT NULL OR s.id IS NOT NULL
+    WHERE p.incident_id IS NOT NULL OR g.id IS NOT NULL OR s.id IS NOT NULL
 ), due AS (
-    SELECT id, service, created_at, level, created_at + make_interval(mins => minutes * level) AS due_at
+    SELECT id, service, created_at, level,
+           created_at + make_interval(mins => CASE
+               WHEN snapshot IS NOT NULL THEN coalesce(
+                   (snapshot -> 'levels' -> (level - 1) ->> 'after_minutes')::int, (snapshot ->> 'escalation_minutes')::int * level)
+               WHEN governed_by IS NOT NULL THEN 0  -- a policy's step 1 pages at once
+               ELSE escalation_minutes * level
+           END) AS due_at
     FROM next_levels
-    WHERE level <= level_count
+    WHERE level <= CASE
+        WHEN snapshot IS NOT NULL THEN jsonb_array_length(snapshot -> 'levels')
+        WHEN governed_by IS NOT NULL THEN 1
+        ELSE 1 + jsonb_array_length(escalation_levels)
+    END
 )
 SELECT id, service, created_at, level, due_at
 FROM due

@@ -8,6 +8,11 @@ const TIMEOUT_MS = 10000;
 
 const SERVICES = [
   ["/api/v1/alerts", "Alert ingestion"],
+  ["/api/v1/heartbeats", "Alert ingestion"],
+  ["/api/v1/routing-rules", "Alert ingestion"],
+  ["/api/v1/grouping", "Alert ingestion"],
+  ["/api/v1/silences", "Alert ingestion"],
+  ["/api/v1/maintenance-windows", "Alert ingestion"],
   ["/api/v1/incidents", "Incident management"],
   ["/api/v1/schedules", "The on-call service"],
   ["/api/v1/oncall", "The on-call service"],

@@ -48,3 +48,8 @@ export function timeElement(iso, text) {
   node.textContent = text ?? dateTime(iso);
   return node;
 }
+
+/** A routing or silence matcher as Alertmanager writes it: team=~"pay.*" (labels without their prefix). */
+export function matcherText(matcher) {
+  return `${matcher.name.replace(/^labels\./, "")}${matcher.op}${JSON.stringify(matcher.value)}`;
+}
