@@ -36,9 +36,9 @@ AGREED_METRICS: dict[str, set[str]] = {
     "alerts_by_service_total": {"service"},  # counter, alert-ingestion
     "alerts_silenced_total": {"reason"},  # counter, alert-ingestion: reason silence | maintenance
     "alerts_dropped_total": {"rule"},  # counter, alert-ingestion: by routing rule name
-    "notifications_failing": {"channel"},
+    "notifications_failing": {"channel"},  # gauge, notification-service: pages pending past their first retry budget
     "heartbeats_down": set(),  # gauge, alert-ingestion: heartbeats missed and not pinged since (from the database)
-    "heartbeats_missed_total": set(),  # counter, alert-ingestion  # gauge: pages pending past their first retry budget (notification-service)
+    "heartbeats_missed_total": set(),  # counter, alert-ingestion
 }
 # Series every Prometheus target has, and the default process collector of prometheus_client.
 STANDARD_METRICS: dict[str, set[str]] = {
