@@ -249,8 +249,8 @@ def test_production_services_refuse_anonymous_requests_and_turn_an_integration_a
         sessions = connection.execute("SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = %s", (DATABASE,)).fetchall()
         assert {row[0] for row in sessions} == {*ROLES, production_db.server.user}
         for role in ROLES:
-            versions = connection.execute(f"SELECT version_num FROM {role}.alembic_version").fetchall()
-            assert "grants_0001" in {row[0] for row in versions}, role
+            versions = {row[0] for row in connection.execute(f"SELECT version_num FROM {role}.alembic_version").fetchall()}
+            assert versions & {"grants_0001", "policies_grants_0001"}, role  # the head of the grants branch
     for name, path in {
         "alert-ingestion": "/api/v1/alerts",
         "incident-management": "/api/v1/incidents",

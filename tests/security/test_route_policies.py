@@ -92,9 +92,11 @@ def _operations(app: FastAPI) -> list[tuple[str, str]]:
 
 
 def _url(path: str, caller: dict[str, Any]) -> str:
-    """Placeholders filled so the route matches: a user's own id for their token routes, else unknown ids."""
+    """Placeholders filled so the route matches: a user's own id for the routes a user may use on
+    themself (tokens, contact methods, notification rules), else unknown ids."""
     own = caller["principal"].id if caller.get("principal") is not None and caller["principal"].id else uuid.uuid4()
-    values = {"user_id": own if "/tokens" in path else uuid.uuid4(), "team": "matrix-team", "name": "matrix-team"}
+    mine = any(part in path for part in ("/tokens", "/contact-methods", "/notification-rules"))
+    values = {"user_id": own if mine else uuid.uuid4(), "team": "matrix-team", "name": "matrix-team"}
     filled = path
     for part in [segment[1:-1] for segment in path.split("/") if segment.startswith("{")]:
         filled = filled.replace(f"{{{part}}}", str(values.get(part, uuid.uuid4())))

@@ -3,12 +3,16 @@
 notification-service delivers on these channels; incident-management and oncall-service choose among
 them (`PAGE_CHANNELS`) and store the addresses they page. One rule for all of them means a schedule
 can never hold an address the email channel would refuse, and a typo in `PAGE_CHANNELS` stops the
-service at start-up instead of turning every page into a rejected request.
+service at start-up instead of turning every page into a rejected request. A person who is a platform
+user with contact methods is paged on those instead (`destinations`), by both pagers.
 """
 
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, StringConstraints
 
@@ -17,6 +21,7 @@ class ChannelName(StrEnum):
     MOCK = "mock"
     WEBHOOK = "webhook"
     EMAIL = "email"
+    APPRISE = "apprise"  # an Apprise URL (Telegram, Teams, Discord, ntfy, ...): a person's contact method
 
 
 MAX_EMAIL_LENGTH = 320
@@ -53,3 +58,27 @@ def _page_channels(channels: list[str]) -> list[str]:
 
 PageChannels = Annotated[list[str], AfterValidator(_page_channels)]
 """`PAGE_CHANNELS`: a JSON list of known channel names, each once, at least one."""
+
+
+@dataclass(frozen=True)
+class Destination:
+    """One notification of a page: a channel, an address on it, and how long after the page starts."""
+
+    channel: str
+    recipient: str
+    key: str  # tells this destination apart in the page's idempotency keys: the channel, or `cm:<contact method id>`
+    delay_minutes: int = 0
+
+    def not_before(self, start: datetime) -> str | None:
+        """notification-service's `not_before` for a page that started at `start` (None: at once)."""
+        return (start + timedelta(minutes=self.delay_minutes)).isoformat() if self.delay_minutes else None
+
+
+def destinations(plan: Iterable[Mapping[str, Any]] | None, *, channels: Iterable[str], address: str) -> list[Destination]:
+    """Where one person's page goes: their delivery plan from oncall-service (`GET /api/v1/people/delivery-plan`:
+    a platform user's contact methods per their notification rules), or, with an empty plan, every
+    `PAGE_CHANNELS` channel at their address."""
+    steps = [
+        Destination(step["channel"], step["recipient"], f"cm:{step['contact_method_id']}", step["delay_minutes"]) for step in plan or ()
+    ]
+    return steps or [Destination(channel, address, channel) for channel in channels]

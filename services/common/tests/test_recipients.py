@@ -54,7 +54,7 @@ def test_the_schedule_tells_what_a_valid_address_looks_like():
 @pytest.mark.parametrize(
     ("channels", "message"),
     [
-        ('["mock","sms"]', "unknown channel(s) 'sms'; the known channels are mock, webhook, email"),
+        ('["mock","sms"]', "unknown channel(s) 'sms'; the known channels are mock, webhook, email, apprise"),
         ('["Email"]', "unknown channel(s) 'Email'"),
         ("[]", "needs at least one channel"),
         ('["webhook","webhook"]', "more than once"),

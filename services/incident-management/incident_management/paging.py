@@ -8,6 +8,11 @@ ours. A peer that is down leaves the page pending with a backoff; nothing is dro
 carries an idempotency key, so a retried page (or one retried by a replica whose lease ran out) is
 never delivered twice. Every page ends with its signed acknowledge and resolve links for the person
 paged (`platform_common.pagelinks`).
+
+Who is paged how is oncall-service's rule (SPEC §12): the person's delivery plan (`GET
+/api/v1/people/delivery-plan`) names a platform user's contact methods per their notification rules
+(a delayed rule is a notification not sent before the page's creation + its delay); a person who is not
+a user, or has no contact methods, is paged on every `PAGE_CHANNELS` channel at their address.
 """
 
 import logging
@@ -25,6 +30,7 @@ from platform_common import outbox
 from platform_common.clock import utcnow
 from platform_common.http import PeerUnavailable, ServiceClient
 from platform_common.pagelinks import PageLinker, Who
+from platform_common.recipients import Destination, destinations, is_email
 
 logger = logging.getLogger(__name__)
 ACTOR = "pager"
@@ -61,6 +67,32 @@ def lookup_primary(oncall: ServiceClient, team: str) -> OnCall | None:
     return OnCall(name=primary["name"], email=primary.get("email"))
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How oncall-service says to page a person: as a platform user on their contact methods, or not."""
+
+    user_id: str | None = None
+    name: str | None = None
+    steps: tuple[dict[str, Any], ...] = ()
+
+
+def lookup_plan(oncall: ServiceClient, address: str) -> Plan:
+    """The person's delivery plan (a name that is not an email address has none). Raises PeerUnavailable."""
+    if not is_email(address):
+        return Plan()
+    response = oncall.get("/api/v1/people/delivery-plan", params={"email": address})
+    if response.status_code == 404:  # an oncall-service without people: everyone is paged on PAGE_CHANNELS
+        return Plan()
+    if response.status_code != 200:
+        raise PeerUnavailable(f"oncall-service answered {response.status_code} for the delivery plan")
+    body = response.json()
+    return Plan(body["user_id"], body["name"], tuple(body["plan"]))
+
+
+def _via(sent: list[Destination]) -> str:
+    return ", ".join(to.channel + (f" after {to.delay_minutes} min" if to.delay_minutes else "") for to in sent)
+
+
 def _event(session: Session, page: RowMapping, kind: str, message: str, now: datetime, **data: Any) -> None:
     """A timeline event on the page's incident, naming the page."""
     data = {"page_id": str(page["id"]), **data}
@@ -74,9 +106,11 @@ def page_message(incident: RowMapping) -> str:
     )
 
 
-def _who(incident: RowMapping, recipient: str, primary: OnCall | None) -> Who:
-    """The person paged (their page links act as them): the primary just found, else the assignee at
-    the page's address."""
+def _who(incident: RowMapping, recipient: str, primary: OnCall | None, plan: Plan) -> Who:
+    """The person paged (their page links act as them): the platform user the address belongs to, the
+    primary just found, else the assignee at the page's address."""
+    if plan.user_id is not None:
+        return Who(plan.name or recipient, recipient, plan.user_id)
     if primary is not None:
         return Who(primary.name, primary.email)
     name = incident["assigned_to"] or recipient
@@ -91,6 +125,7 @@ class Outcome:
     recipient: str | None = None
     primary: OnCall | None = None  # found by asking oncall-service: assigned if the incident has nobody
     error: str | None = None
+    sent: tuple[Destination, ...] = ()
 
 
 @dataclass
@@ -124,23 +159,24 @@ class Pager:
                 if primary is None:
                     return Outcome("skipped", error="no on-call schedule")
                 recipient = primary.address
-            self._send(page, incident, recipient, _who(incident, recipient, primary))
+            plan = lookup_plan(self.oncall, recipient)
+            sent = destinations(plan.steps, channels=self.channels, address=recipient)
+            self._send(page, incident, sent, _who(incident, recipient, primary, plan))
         except PeerUnavailable as exc:
             return Outcome("pending", primary=primary, error=str(exc))
         except PageRejected as exc:
             return Outcome("failed", primary=primary, error=str(exc))
-        return Outcome("sent", recipient=recipient, primary=primary)
+        return Outcome("sent", recipient=recipient, primary=primary, sent=tuple(sent))
 
-    def _send(self, page: RowMapping, incident: RowMapping, recipient: str, who: Who) -> None:
+    def _send(self, page: RowMapping, incident: RowMapping, sent: list[Destination], who: Who) -> None:
         message = page_message(incident) + self.links.text(incident["id"], who)
-        for channel in self.channels:
-            response = self.notifier.post(
-                "/api/v1/notify",
-                json={"incident_id": str(incident["id"]), "channel": channel, "recipient": recipient, "message": message},
-                headers={"Idempotency-Key": f"page:{page['id']}:{channel}"},
-            )
+        for to in sent:
+            body = {"incident_id": str(incident["id"]), "channel": to.channel, "recipient": to.recipient, "message": message}
+            if (not_before := to.not_before(page["created_at"])) is not None:
+                body["not_before"] = not_before
+            response = self.notifier.post("/api/v1/notify", json=body, headers={"Idempotency-Key": f"page:{page['id']}:{to.key}"})
             if 400 <= response.status_code < 500:
-                raise PageRejected(f"{channel}: HTTP {response.status_code} {response.text[:200]}")
+                raise PageRejected(f"{to.channel}: HTTP {response.status_code} {response.text[:200]}")
             if response.status_code >= 500:
                 raise PeerUnavailable(f"notification-service answered {response.status_code}")
 
@@ -170,8 +206,9 @@ class Pager:
         self, session: Session, page: RowMapping, incident: RowMapping, outcome: Outcome, *, attempts: int, now: datetime
     ) -> None:
         if outcome.status == "sent":
-            message = f"Paged {outcome.recipient} via {', '.join(self.channels)}"
-            _event(session, page, "paged", message, now, recipient=outcome.recipient, reason=page["reason"], channels=self.channels)
+            message = f"Paged {outcome.recipient} via {_via(list(outcome.sent))}"
+            channels = [to.channel for to in outcome.sent]
+            _event(session, page, "paged", message, now, recipient=outcome.recipient, reason=page["reason"], channels=channels)
         elif outcome.status == "skipped":
             _event(session, page, "page_skipped", f"Nobody paged: team {incident['service']} has no on-call schedule", now)
         elif outcome.status == "failed":

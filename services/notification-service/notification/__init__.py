@@ -1,2 +1,2 @@
 """notification-service: accepts notifications, keeps them in a durable outbox and delivers them
-through mock, webhook and email channels, retrying failed deliveries with backoff."""
+through mock, webhook, email and Apprise channels, retrying failed deliveries with backoff."""

@@ -6,8 +6,8 @@ them holds a lock or an open transaction while it sends:
 
 1. claim: one short transaction leases the due row (`platform_common.outbox.take`: `FOR UPDATE SKIP
    LOCKED`, then its `next_attempt_at` moves to the lease's end) and commits;
-2. send: a retry first asks incident-management whether the incident still wants the page; the
-   attempt itself is bounded by DELIVERY_ATTEMPT_TIMEOUT_SECONDS;
+2. send: a retry (or a delayed notification rule) first asks incident-management whether the incident
+   still wants the page; the attempt itself is bounded by DELIVERY_ATTEMPT_TIMEOUT_SECONDS;
 3. record: a second short transaction writes the attempt and the next state, only if the lease is
    still the worker's (`outbox.record`), and queues what follows (a timeline report, a fallback
    notification).
@@ -33,7 +33,7 @@ from notification.channels import Channel, DeliveryError, Notification
 from notification.incidents import IncidentState, incident_state
 from notification.metrics import count_attempt, count_cancelled
 from notification.retries import CANCELLED, SENT, Decision, RetryPolicy
-from notification.schemas import NotifyRequest
+from notification.schemas import Destination, NotifyRequest
 from notification.tables import notifications
 from platform_common import outbox
 from platform_common.clock import utcnow
@@ -47,6 +47,12 @@ MAX_DELIVERIES_PER_CYCLE = 50
 
 def _same_request(existing: RowMapping, data: NotifyRequest) -> bool:
     return (existing["incident_id"], existing["channel"], existing["recipient"]) == (data.incident_id, data.channel, data.recipient)
+
+
+def check_destination(data: Destination, *, channels: Mapping[str, Channel]) -> None:
+    """Raise InvalidInput (422) when the channel would refuse this recipient with the current configuration."""
+    if problem := channels[data.channel].recipient_problem(data.recipient):
+        raise InvalidInput("Request validation failed", details=[{"field": "recipient", "message": problem, "type": "value_error"}])
 
 
 def _recipient_problems(data: NotifyRequest, channels: Mapping[str, Channel]) -> list[dict[str, str]]:
@@ -109,7 +115,8 @@ class Dispatcher:
     def deliver(self, row: RowMapping) -> None:
         """One attempt at a leased notification, and its outcome recorded."""
         incident = cache(lambda: incident_state(self.incidents, row["incident_id"]))
-        if row["attempts"] and incident() == IncidentState.CLOSED:
+        # A retry, or a delayed notification rule, is only sent while its incident still wants it.
+        if (row["attempts"] or row["not_before"] is not None) and incident() == IncidentState.CLOSED:
             self._cancel(row)
             return
         attempted_at = self.clock()

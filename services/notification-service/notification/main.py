@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         package="notification",
         settings=settings,
         routers=[router],
-        description="Delivers notifications (mock, webhook, email) from a durable outbox: bounded attempts on several workers, "
+        description="Delivers notifications (mock, webhook, email, apprise) from a durable outbox: bounded attempts on several workers, "
         "retries with backoff, pages kept going while their incident is open, fallbacks, allow-listed webhook hosts.",
         startup=_startup(settings, clock),
         shutdown=_shutdown,

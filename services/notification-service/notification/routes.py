@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from notification import delivery, service
-from notification.schemas import ChannelName, NotificationDetail, NotificationOut, NotificationStatus, NotifyRequest
+from notification.schemas import ChannelName, Destination, NotificationDetail, NotificationOut, NotificationStatus, NotifyRequest
 from platform_common.auth.policy import INTERNAL, VIEWER, requires
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
@@ -45,6 +45,21 @@ def notify(
     else:
         response.status_code = status.HTTP_200_OK
     return NotificationOut.model_validate(row)
+
+
+@router.post(
+    "/destinations/check",
+    dependencies=[requires(INTERNAL)],
+    response_model=Destination,
+    responses={422: ERROR_RESPONSES[422]},
+)
+def check_destination(data: Destination, request: Request) -> Destination:
+    """Would a notification to this channel and recipient be accepted now (the recipient's format, an
+    Apprise URL Apprise can use, a webhook or Apprise host the egress policy allows)? 200 with the
+    destination, or 422 saying why. Nothing is stored or sent (oncall-service asks before it keeps a
+    person's contact method)."""
+    delivery.check_destination(data, channels=request.app.state.channels)
+    return data
 
 
 @router.get("/notifications", dependencies=[requires(VIEWER)], response_model=list[NotificationOut])

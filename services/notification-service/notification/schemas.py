@@ -6,10 +6,11 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_serializer, field_validator
 
+from notification import apprise_urls
 from platform_common.recipients import ChannelName, is_email
-from platform_common.validation import NonEmptyText
+from platform_common.validation import NonEmptyText, Timestamp
 
 NonEmpty = NonEmptyText
 Recipient = Annotated[NonEmpty, StringConstraints(max_length=2000)]
@@ -30,13 +31,16 @@ def looks_like_url(value: str) -> bool:
 
 
 def check_recipient(channel: ChannelName, recipient: str) -> str:
-    """The recipient rule of each channel: email wants an address; webhook an http(s) URL or a name."""
+    """The recipient rule of each channel: email wants an address; webhook an http(s) URL or a name;
+    apprise an Apprise URL (whether Apprise can use it is the channel's `recipient_problem`)."""
     if channel == ChannelName.EMAIL and not is_email(recipient):
         raise ValueError("the email channel needs an email address, e.g. alice@example.com")
     if channel == ChannelName.WEBHOOK and looks_like_url(recipient) and not _URL.match(recipient):
         raise ValueError("not a valid http(s) URL")
     if channel == ChannelName.WEBHOOK and any(ch in recipient for ch in "\r\n"):
         raise ValueError("a webhook recipient name must be on one line")
+    if channel == ChannelName.APPRISE and (len(recipient.split()) != 1 or "://" not in recipient):
+        raise ValueError("the apprise channel needs an Apprise URL, e.g. ntfy://ntfy.example.org/oncall")
     return recipient
 
 
@@ -72,6 +76,11 @@ class NotifyRequest(Destination):
         max_length=MAX_FALLBACKS,
         description="Tried in order, each as its own notification, once the one before has failed its first retry budget",
     )
+    not_before: Timestamp | None = Field(
+        default=None,
+        description="Not sent before this instant (a person's notification rule: 'chat after 5 minutes'); "
+        "if the incident is acknowledged or resolved by then, it is cancelled instead",
+    )
 
 
 class NotificationOut(BaseModel):
@@ -88,6 +97,12 @@ class NotificationOut(BaseModel):
     next_attempt_at: datetime | None
     failing_since: datetime | None = Field(description="When the first retry budget ran out (the page is still retried)")
     fallback_of: UUID | None = Field(description="The notification this one stands in for")
+    not_before: datetime | None = Field(default=None, description="Not sent before this instant (a delayed notification rule)")
+
+    @field_serializer("recipient")
+    def _no_secrets(self, recipient: str) -> str:
+        """An Apprise URL carries the service's tokens: it is listed with them hidden."""
+        return apprise_urls.masked(recipient) if self.channel == ChannelName.APPRISE else recipient
 
 
 class AttemptOut(BaseModel):

@@ -32,7 +32,8 @@ def get_by_idempotency_key(session: Session, *, key: str) -> RowMapping | None:
 
 
 def create(session: Session, *, data: NotifyRequest, idempotency_key: str | None, now: datetime) -> RowMapping | None:
-    """Insert a pending notification, due now. None when another request already holds the idempotency key."""
+    """Insert a pending notification, due now (or at `not_before`). None when another request already
+    holds the idempotency key."""
     statement = pg_insert(notifications).values(
         incident_id=data.incident_id,
         channel=data.channel,
@@ -42,7 +43,8 @@ def create(session: Session, *, data: NotifyRequest, idempotency_key: str | None
         idempotency_key=idempotency_key,
         created_at=now,
         updated_at=now,
-        next_attempt_at=now,
+        next_attempt_at=max(now, data.not_before) if data.not_before else now,
+        not_before=data.not_before,
         fallbacks=[fallback.model_dump(mode="json") for fallback in data.fallbacks],
     )
     if idempotency_key is not None:

@@ -30,6 +30,7 @@ notifications = Table(
     Column("failing_since", DateTime(timezone=True)),  # when the first retry budget ran out
     Column("fallbacks", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # [{channel, recipient}], in order
     Column("fallback_of", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.notifications.id", ondelete="SET NULL")),
+    Column("not_before", DateTime(timezone=True)),  # a delayed notification rule (apprise_0001); cancelled if acknowledged by then
 )
 
 # Every delivery attempt with its outcome, in order.

@@ -156,7 +156,7 @@ def test_unknown_channel_is_refused():
     with pytest.raises(ValidationError) as error:
         NotifyRequest(incident_id=INCIDENT, channel="sms", recipient="x", message="m")
     assert [e["loc"] for e in error.value.errors()] == [("channel",)]
-    assert set(ChannelName) == {"mock", "webhook", "email"}
+    assert set(ChannelName) == {"mock", "webhook", "email", "apprise"}
 
 
 def test_smtp_password_never_shows_in_settings_repr():

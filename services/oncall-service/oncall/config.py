@@ -15,6 +15,8 @@ class Settings(ServiceSettings):
     page_channels: PageChannels = Field(default_factory=lambda: ["mock"])
     escalation_interval_seconds: float = 5.0
     escalation_max_backoff_seconds: float = 60.0
+    # How often schedules with handoff_notifications are checked for a new turn to announce.
+    handoff_check_seconds: float = 30.0
     # oncall-service's address as callers see it, for the iCal feed URLs (default: the address asked).
     public_url: str | None = None
     # SPEC §10: an admin API token with exactly this value exists after start-up (optional).

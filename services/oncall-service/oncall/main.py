@@ -7,10 +7,12 @@ from prometheus_client import REGISTRY
 
 from oncall.config import Settings, get_settings
 from oncall.engine import EscalationEngine
+from oncall.handoffs.notifier import HandoffNotifier
 from oncall.ical.routes import router as ical_router
 from oncall.identity.routes import router as identity_router
 from oncall.identity.secrets import ensure_bootstrap_admin, forget_old_sessions
 from oncall.metrics import OnCallCollector
+from oncall.people.routes import router as people_router
 from oncall.policies.routes import router as policies_router
 from oncall.routes import router
 from platform_common.app import create_service_app
@@ -33,8 +35,12 @@ def _startup(settings: Settings):
             settings.page_channels,
             max_backoff_seconds=settings.escalation_max_backoff_seconds,
         )
+        app.state.handoff_notifier = HandoffNotifier(
+            app.state.session_factory, app.state.notifier, settings.page_channels, utcnow, settings.escalation_max_backoff_seconds
+        )
         return [
             PeriodicWorker("escalation", settings.escalation_interval_seconds, app.state.escalation_engine.run_cycle),
+            PeriodicWorker("handoffs", settings.handoff_check_seconds, app.state.handoff_notifier.run_cycle),
             PeriodicWorker("identity-housekeeping", 300, lambda: _housekeeping(app)),
         ]
 
@@ -72,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_name="oncall-service",
         package="oncall",
         settings=settings,
-        routers=[identity_router, router, ical_router, policies_router],
+        routers=[identity_router, router, ical_router, policies_router, people_router],
         description="On-call schedules, rotations and overrides; escalates unacknowledged incidents.",
         startup=_startup(settings),
         shutdown=_shutdown,

@@ -56,13 +56,15 @@ def get_incident(incidents: ServiceClient, incident_id: UUID) -> Incident | None
     return Incident.from_json(response.json())
 
 
-def page(notifier: ServiceClient, *, incident_id: UUID, channel: str, recipient: str, message: str, key: str) -> None:
-    """One notification; the idempotency key makes a retried page a no-op at notification-service."""
-    response = notifier.post(
-        "/api/v1/notify",
-        json={"incident_id": str(incident_id), "channel": channel, "recipient": recipient, "message": message},
-        headers={"Idempotency-Key": key},
-    )
+def page(
+    notifier: ServiceClient, *, incident_id: UUID, channel: str, recipient: str, message: str, key: str, not_before: str | None = None
+) -> None:
+    """One notification (not sent before `not_before`, if given: a delayed notification rule); the
+    idempotency key makes a retried page a no-op at notification-service."""
+    body = {"incident_id": str(incident_id), "channel": channel, "recipient": recipient, "message": message}
+    if not_before is not None:
+        body["not_before"] = not_before
+    response = notifier.post("/api/v1/notify", json=body, headers={"Idempotency-Key": key})
     _check(response, f"paging {recipient} via {channel}")
 
 

@@ -2,7 +2,7 @@
 
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
@@ -66,6 +66,43 @@ class MemberOut(BaseModel):
     user_id: UUID | None = None
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Restriction(BaseModel):
+    """When a layer is on: from `start` to `end` (local time in the schedule's time zone) on each of `days`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "18:00"}}
+    )
+
+    days: Annotated[list[Weekday], Field(min_length=1, max_length=7)]
+    start: HandoffTime
+    end: HandoffTime = Field(description="An end not after start runs into the next day (22:00–06:00); equal to start: 24 hours")
+
+
+class LayerIn(BaseModel):
+    """A rotation on top of the schedule's own, in the schedule's time zone; on only within its
+    restrictions (always, without any)."""
+
+    name: Name
+    rotation_type: RotationType = RotationType.WEEKLY
+    start: Start | None = Field(None, description="First handoff of member 0: a date (handoff time that day) or a datetime; default now")
+    handoff_time: HandoffTime = "09:00"
+    members: Annotated[list[MemberIn], Field(min_length=1, max_length=100)]
+    restrictions: Annotated[list[Restriction], Field(max_length=20)] = Field(default_factory=list)
+
+
+class LayerOut(BaseModel):
+    name: str
+    rotation_type: RotationType
+    start: datetime
+    handoff_time: str
+    members: list[MemberOut]
+    restrictions: list[Restriction]
+
+
 class ScheduleFields(BaseModel):
     """Fields of a schedule that can be changed; every one optional (PATCH)."""
 
@@ -78,6 +115,10 @@ class ScheduleFields(BaseModel):
     escalation_levels: Annotated[list[Contact], Field(max_length=10)] | None = Field(
         None, description="Who is paged after the secondary, in order (level 2, 3, ...)"
     )
+    layers: Annotated[list[LayerIn], Field(max_length=10)] | None = Field(
+        None, description="Rotations on top of this one, later ones on top: the topmost layer that is on provides the primary"
+    )
+    handoff_notifications: bool | None = Field(None, description="Page the incoming primary when their turn begins")
 
 
 class ScheduleCreate(ScheduleFields):
@@ -105,6 +146,8 @@ class ScheduleCreate(ScheduleFields):
     members: Annotated[list[MemberIn], Field(min_length=1, max_length=100)]
     escalation_minutes: Annotated[int, Field(ge=1, le=10_080)] = 15
     escalation_levels: Annotated[list[Contact], Field(max_length=10)] = Field(default_factory=list)
+    layers: Annotated[list[LayerIn], Field(max_length=10)] = Field(default_factory=list)
+    handoff_notifications: bool = False
 
 
 class ScheduleReplace(ScheduleCreate):
@@ -124,6 +167,8 @@ class ScheduleOut(BaseModel):
     members: list[MemberOut]
     escalation_minutes: int
     escalation_levels: list[Contact]
+    layers: list[LayerOut] = Field(default_factory=list)
+    handoff_notifications: bool = False
     created_at: datetime
     updated_at: datetime
 

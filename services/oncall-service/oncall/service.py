@@ -1,10 +1,11 @@
 """Schedules and overrides: keyword-only functions over the `oncall` tables, and who is on call.
 
-Callers own the transaction: these functions never commit. The time math itself is in `rotation`.
+Callers own the transaction: these functions never commit. The time math itself is in `rotation`, a
+schedule's layers are stored by `layers`.
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -13,9 +14,9 @@ from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from oncall import rotation
+from oncall import layers, rotation
 from oncall.identity.tables import users
-from oncall.schemas import MemberIn, OverrideCreate, ScheduleCreate, ScheduleFields
+from oncall.schemas import LayerIn, MemberIn, OverrideCreate, ScheduleCreate, ScheduleFields
 from oncall.tables import escalations, members, overrides, schedules
 from platform_common.errors import Conflict, InvalidInput, NotFound
 from platform_common.pagination import Page, count_total
@@ -30,12 +31,6 @@ def invalid(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"Invalid {field}: {message}", details=[{"field": field, "message": message, "type": "value_error"}])
 
 
-def parse_handoff(value: str) -> time:
-    """'09:30' → time(9, 30)."""
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
 def resolve_start(value: datetime | date | None, *, handoff_time: str, timezone: str, now: datetime) -> datetime:
     """The rotation start as a UTC instant: a date means its handoff time, a naive datetime is local."""
     if value is None:
@@ -43,7 +38,7 @@ def resolve_start(value: datetime | date | None, *, handoff_time: str, timezone:
     if isinstance(value, datetime):
         aware = value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo(timezone))
         return aware.astimezone(UTC)
-    return rotation.local_start(value, parse_handoff(handoff_time), timezone)
+    return rotation.local_start(value, layers.parse_time(handoff_time), timezone)
 
 
 def _members(session: Session, schedule_ids: Sequence[UUID]) -> dict[UUID, list[dict[str, Any]]]:
@@ -61,35 +56,63 @@ def _members(session: Session, schedule_ids: Sequence[UUID]) -> dict[UUID, list[
 
 
 def _with_members(session: Session, rows: Sequence[RowMapping]) -> list[dict[str, Any]]:
-    by_schedule = _members(session, [row["id"] for row in rows])
-    return [{**row, "start": row["start_at"], "members": by_schedule[row["id"]]} for row in rows]
+    ids = [row["id"] for row in rows]
+    by_schedule, layers_of = _members(session, ids), layers.load(session, ids)
+    return [{**row, "start": row["start_at"], "members": by_schedule[row["id"]], "layers": layers_of[row["id"]]} for row in rows]
 
 
-def _replace_members(session: Session, *, schedule_id: UUID, people: Iterable[MemberIn]) -> None:
-    people = list(people)
+def _known_users(session: Session, people: Iterable[MemberIn], *, field: str) -> dict[UUID, RowMapping]:
+    """The users the members name, by id; an unknown id is a 422 on `field`."""
     user_ids = {person.user_id for person in people if person.user_id is not None}
     known = {
         row["id"]: row
         for row in session.execute(select(users.c.id, users.c.name, users.c.email).where(users.c.id.in_(user_ids))).mappings()
     }
     if unknown := sorted(str(user_id) for user_id in user_ids - known.keys()):
-        raise invalid("members", f"unknown user ids: {', '.join(unknown)}")
+        raise invalid(field, f"unknown user ids: {', '.join(unknown)}")
+    return known
+
+
+def _member_fields(person: MemberIn, known: dict[UUID, RowMapping]) -> dict[str, Any]:
+    # A user's name and email are also kept on the member: they stay if the user is deleted.
+    return {
+        "name": known[person.user_id]["name"] if person.user_id else person.name,
+        "email": known[person.user_id]["email"] if person.user_id else person.email,
+        "user_id": person.user_id,
+        "role": person.role,
+    }
+
+
+def _replace_members(session: Session, *, schedule_id: UUID, people: Iterable[MemberIn]) -> None:
+    people = list(people)
+    known = _known_users(session, people, field="members")
     session.execute(delete(members).where(members.c.schedule_id == schedule_id))
     session.execute(
         insert(members),
-        [
-            {
-                "schedule_id": schedule_id,
-                "position": position,
-                # A user's name and email are also kept on the member: they stay if the user is deleted.
-                "name": known[person.user_id]["name"] if person.user_id else person.name,
-                "email": known[person.user_id]["email"] if person.user_id else person.email,
-                "user_id": person.user_id,
-                "role": person.role,
-            }
-            for position, person in enumerate(people)
-        ],
+        [{"schedule_id": schedule_id, "position": position, **_member_fields(person, known)} for position, person in enumerate(people)],
     )
+
+
+def _replace_layers(session: Session, *, schedule_id: UUID, given: Sequence[LayerIn], timezone: str, now: datetime) -> None:
+    """Store the layers; one given without `start` keeps the start of the current layer of that name."""
+    if len({layer.name for layer in given}) != len(given):
+        raise invalid("layers", "layer names must be unique within a schedule")
+    known = _known_users(session, [person for layer in given for person in layer.members], field="layers")
+    kept = {layer["name"]: layer["start_at"] for layer in layers.load(session, [schedule_id])[schedule_id]}
+    rows = [
+        {
+            "name": layer.name,
+            "rotation_type": layer.rotation_type,
+            "start_at": kept[layer.name]
+            if layer.start is None and layer.name in kept
+            else resolve_start(layer.start, handoff_time=layer.handoff_time, timezone=timezone, now=now),
+            "handoff_time": layer.handoff_time,
+            "members": [{**_member_fields(person, known), "user_id": person.user_id and str(person.user_id)} for person in layer.members],
+            "restrictions": [restriction.model_dump() for restriction in layer.restrictions],
+        }
+        for layer in given
+    ]
+    layers.store(session, schedule_id=schedule_id, rows=rows)
 
 
 def get_or_raise(session: Session, *, team: str, lock: bool = False) -> dict[str, Any]:
@@ -127,6 +150,7 @@ def create(session: Session, *, data: ScheduleCreate, now: datetime) -> dict[str
             timezone=data.timezone,
             escalation_minutes=data.escalation_minutes,
             escalation_levels=[level.model_dump() for level in data.escalation_levels],
+            handoff_notifications=data.handoff_notifications,
             created_at=now,
             updated_at=now,
         )
@@ -136,13 +160,15 @@ def create(session: Session, *, data: ScheduleCreate, now: datetime) -> dict[str
     if schedule_id is None:
         raise Conflict(f"Team '{data.team}' already has a schedule; use PUT or PATCH /api/v1/schedules/{data.team}")
     _replace_members(session, schedule_id=schedule_id, people=data.members)
+    _replace_layers(session, schedule_id=schedule_id, given=data.layers, timezone=data.timezone, now=now)
     return get_or_raise(session, team=data.team)
 
 
 def update_(session: Session, *, team: str, change: ScheduleFields, now: datetime) -> dict[str, Any]:
     """Apply the fields set in `change` (null = unchanged). Without a new `start` the rotation keeps its start instant."""
     current = get_or_raise(session, team=team, lock=True)
-    fields = {k: v for k, v in change.model_dump(exclude_unset=True, exclude={"team", "members", "start"}).items() if v is not None}
+    given = change.model_dump(exclude_unset=True, exclude={"team", "members", "start", "layers"})
+    fields = {k: v for k, v in given.items() if v is not None}
     if change.escalation_levels is not None:
         fields["escalation_levels"] = [level.model_dump() for level in change.escalation_levels]
     if "start" in change.model_fields_set:
@@ -155,6 +181,9 @@ def update_(session: Session, *, team: str, change: ScheduleFields, now: datetim
     session.execute(update(schedules).where(schedules.c.id == current["id"]).values(**fields, updated_at=now))
     if change.members is not None:
         _replace_members(session, schedule_id=current["id"], people=change.members)
+    if change.layers is not None:
+        timezone = fields.get("timezone", current["timezone"])
+        _replace_layers(session, schedule_id=current["id"], given=change.layers, timezone=timezone, now=now)
     return get_or_raise(session, team=team)
 
 
@@ -217,16 +246,6 @@ def delete_override(session: Session, *, team: str, override_id: UUID) -> None:
         raise NotFound(f"Override {override_id} not found for team '{team}'")
 
 
-def as_rotation(schedule: dict[str, Any]) -> rotation.Rotation:
-    return rotation.Rotation(
-        rotation_type=rotation.RotationType(schedule["rotation_type"]),
-        start=schedule["start_at"],
-        handoff=parse_handoff(schedule["handoff_time"]),
-        timezone=schedule["timezone"],
-        members=tuple(rotation.Person(member["name"], member["email"]) for member in schedule["members"]),
-    )
-
-
 def _overrides_between(
     session: Session, *, schedule_ids: Sequence[UUID], since: datetime, until: datetime
 ) -> dict[UUID, list[rotation.Override]]:
@@ -242,7 +261,7 @@ def _overrides_between(
 def current_of(session: Session, schedule: dict[str, Any], *, now: datetime) -> rotation.Shift:
     """Who is on call for an already loaded schedule at `now`."""
     window = _overrides_between(session, schedule_ids=[schedule["id"]], since=now - OVERRIDE_MARGIN, until=now + OVERRIDE_MARGIN)
-    return rotation.on_call(as_rotation(schedule), window[schedule["id"]], now)
+    return rotation.on_call(layers.plan(schedule), window[schedule["id"]], now)
 
 
 def current(session: Session, *, team: str, now: datetime) -> rotation.Shift:
@@ -254,7 +273,7 @@ def all_current(session: Session, *, now: datetime) -> list[tuple[str, rotation.
     rows = session.execute(select(schedules).order_by(schedules.c.team).limit(MAX_SCHEDULES)).mappings().all()
     loaded = _with_members(session, rows)
     window = _overrides_between(session, schedule_ids=[row["id"] for row in rows], since=now - OVERRIDE_MARGIN, until=now + OVERRIDE_MARGIN)
-    return [(schedule["team"], rotation.on_call(as_rotation(schedule), window[schedule["id"]], now)) for schedule in loaded]
+    return [(schedule["team"], rotation.on_call(layers.plan(schedule), window[schedule["id"]], now)) for schedule in loaded]
 
 
 def upcoming(session: Session, *, team: str, since: datetime, until: datetime, limit: int) -> list[rotation.Shift]:
@@ -262,7 +281,7 @@ def upcoming(session: Session, *, team: str, since: datetime, until: datetime, l
         raise invalid("until", "must be after 'from'")
     schedule = get_or_raise(session, team=team)
     window = _overrides_between(session, schedule_ids=[schedule["id"]], since=since - OVERRIDE_MARGIN, until=until)
-    return rotation.shifts(as_rotation(schedule), window[schedule["id"]], since, until, limit)
+    return rotation.shifts(layers.plan(schedule), window[schedule["id"]], since, until, limit)
 
 
 def list_escalations(session: Session, *, incident_id: UUID | None, team: str | None, page: Page) -> tuple[list[RowMapping], int]:

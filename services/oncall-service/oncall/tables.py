@@ -21,6 +21,8 @@ schedules = Table(
     Column("escalation_levels", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The incoming primary is paged at each handoff (oncall/handoffs; layers_0001).
+    Column("handoff_notifications", Boolean, nullable=False, server_default=text("false")),
 )
 
 members = Table(
@@ -32,6 +34,22 @@ members = Table(
     Column("email", String(320), nullable=False),
     Column("role", String(100)),
     Column("user_id", UUID(as_uuid=True)),  # a platform user (oncall.users), when the member is one
+)
+
+# Rotations on top of the schedule's own (layers_0001), in order: position 0 is just above it.
+layers = Table(
+    "schedule_layers",
+    metadata,
+    Column("schedule_id", UUID(as_uuid=True), ForeignKey(schedules.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("rotation_type", String(16), nullable=False),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("handoff_time", String(5), nullable=False),
+    # [{"name", "email", "user_id", "role"}, ...] in rotation order; a user's current name and email are read on load.
+    Column("members", JSONB, nullable=False),
+    # [{"days": ["mon", ...], "start": "09:00", "end": "18:00"}, ...]; empty: always on.
+    Column("restrictions", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
 )
 
 overrides = Table(

@@ -248,3 +248,30 @@ def test_feed_urls_name_the_public_url_when_set(oncall_settings, clean_db, move_
         url = schedule_url(client, "ops")
         assert url.startswith("https://oncall.example.org/api/v1/schedules/ops/ical?token=ipc_")
         assert len(fetch(client, url)[1]) >= 9  # weekly: the stretch 7 days ago through 60 days ahead
+
+
+def test_a_user_on_call_only_through_a_layer_has_those_stretches_in_their_feed(app_client):
+    erin = user(app_client, "Erin")
+    weekends = {
+        "team": "weekend-desk",
+        "rotation_type": "weekly",
+        "timezone": "Europe/Berlin",
+        "handoff_time": "09:00",
+        "start": "2027-03-01",
+        "members": [{"name": "Base", "email": "base@example.org"}],
+        "layers": [
+            {
+                "name": "weekends",
+                "rotation_type": "weekly",
+                "start": "2027-03-01",
+                "handoff_time": "09:00",
+                "members": [{"user_id": erin["id"]}],
+                "restrictions": [{"days": ["sat", "sun"], "start": "00:00", "end": "00:00"}],
+            }
+        ],
+    }
+    created(app_client.post("/api/v1/schedules", json=weekends, headers=ADMIN))
+    since, until = NOW - timedelta(days=7), NOW + timedelta(days=60)
+    expected = [(s["start"], s["end"]) for s in shifts(app_client, "weekend-desk", since, until) if s["primary"]["email"] == erin["email"]]
+    _, events = fetch(app_client, user_url(app_client, erin))
+    assert expected and [(e["start"], e["end"]) for e in events] == expected

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from oncall.rotation import Override, Person, Rotation, RotationType, handoff, on_call, shift_index, shifts
+from oncall.rotation import Layer, Override, Person, Rotation, RotationType, Window, handoff, on_call, shift_index, shifts, turn
 
 ALICE, BOB, CAROL, DAVE = (Person(n, f"{n.lower()}@example.org") for n in ("Alice", "Bob", "Carol", "Dave"))
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -173,3 +173,125 @@ class TestShifts:
 
     def test_the_count_is_bounded(self):
         assert len(shifts(self.r, [], utc(2025, 1, 6), utc(2026, 1, 6), limit=10)) == 10
+
+
+WEEKDAYS = frozenset(range(5))
+BUSINESS_HOURS = Window(WEEKDAYS, time(9), time(18))
+
+
+def berlin(*args: int) -> datetime:
+    return datetime(*args, tzinfo=BERLIN).astimezone(UTC)
+
+
+class TestLayers:
+    # Bottom: Alice and Bob, weekly from Monday 2025-03-24 09:00 Berlin. On top, Mon–Fri 09:00–18:00 Berlin:
+    # Carol and Dave, daily from the same Monday. Berlin moves to summer time on Sunday 2025-03-30.
+    base = rotation(RotationType.WEEKLY, datetime(2025, 3, 24, 9, tzinfo=BERLIN), zone="Europe/Berlin", members=(ALICE, BOB))
+    day_layer = Layer(
+        rotation(RotationType.DAILY, datetime(2025, 3, 24, 9, tzinfo=BERLIN), zone="Europe/Berlin", members=(CAROL, DAVE)),
+        (BUSINESS_HOURS,),
+    )
+    plan = (Layer(base), day_layer)
+
+    @pytest.mark.parametrize(
+        ("monday", "night", "day", "evening"),
+        # The bottom layer hands over on Mondays at 09:00 too: the night before is the previous week's person.
+        [((2025, 3, 24), BOB, (CAROL, DAVE), ALICE), ((2025, 3, 31), ALICE, (DAVE, CAROL), BOB)],
+        ids=["winter time", "summer time"],
+    )
+    def test_business_hours_at_08_59_09_00_and_18_00_local(self, monday, night, day, evening):
+        before = on_call(self.plan, [], berlin(*monday, 8, 59))
+        assert (before.primary, before.end) == (night, berlin(*monday, 9))
+        opening = on_call(self.plan, [], berlin(*monday, 9))
+        assert (opening.primary, opening.secondary) == day  # the secondary comes from the providing layer
+        assert (opening.start, opening.end) == (berlin(*monday, 9), berlin(*monday, 18))
+        assert on_call(self.plan, [], berlin(*monday, 17, 59)).primary == day[0]
+        closing = on_call(self.plan, [], berlin(*monday, 18))
+        assert (closing.primary, closing.start, closing.end) == (evening, berlin(*monday, 18), berlin(*monday, 9) + timedelta(days=1))
+
+    def test_the_window_stays_at_local_time_across_the_change_to_summer_time(self):
+        friday = on_call(self.plan, [], berlin(2025, 3, 28, 12))
+        monday = on_call(self.plan, [], berlin(2025, 3, 31, 12))
+        assert (friday.start, friday.end) == (utc(2025, 3, 28, 8), utc(2025, 3, 28, 17))  # CET, UTC+1
+        assert (monday.start, monday.end) == (utc(2025, 3, 31, 7), utc(2025, 3, 31, 16))  # CEST, UTC+2
+        assert on_call(self.plan, [], utc(2025, 3, 31, 6, 59)).primary == ALICE
+        assert on_call(self.plan, [], utc(2025, 3, 31, 7)).primary in (CAROL, DAVE)
+
+    def test_the_weekend_falls_through_to_the_bottom_layer_and_the_layer_keeps_turning(self):
+        weekend = on_call(self.plan, [], berlin(2025, 3, 29, 12))
+        assert (weekend.primary, weekend.secondary) == (ALICE, BOB)
+        assert (weekend.start, weekend.end) == (berlin(2025, 3, 28, 18), berlin(2025, 3, 31, 9))
+        # Daily turns from Monday 24th: Carol, Dave, Carol, Dave, Carol (Fri), Dave and Carol (hidden), Dave (Mon 31st).
+        assert on_call(self.plan, [], berlin(2025, 3, 28, 10)).primary == CAROL
+        assert on_call(self.plan, [], berlin(2025, 3, 31, 10)).primary == DAVE
+
+    def test_shifts_are_cut_at_restriction_boundaries(self):
+        listed = shifts(self.plan, [], berlin(2025, 3, 27, 12), berlin(2025, 3, 31, 12), limit=50)
+        assert [(s.primary, s.start.astimezone(BERLIN).strftime("%a %H:%M")) for s in listed] == [
+            (DAVE, "Thu 09:00"),
+            (ALICE, "Thu 18:00"),
+            (CAROL, "Fri 09:00"),
+            (ALICE, "Fri 18:00"),
+            (DAVE, "Mon 09:00"),
+        ]
+        assert all(a.end == b.start for a, b in itertools.pairwise(listed))
+
+    def test_an_override_wins_over_every_layer(self):
+        cover = Override(DAVE, berlin(2025, 3, 27, 17), berlin(2025, 3, 27, 20))
+        inside = on_call(self.plan, [cover], berlin(2025, 3, 27, 17, 30))
+        assert (inside.primary, inside.secondary, inside.overridden) == (DAVE, CAROL, True)
+        assert (inside.start, inside.end) == (cover.start, berlin(2025, 3, 27, 18))
+        evening = on_call(self.plan, [cover], berlin(2025, 3, 27, 19))
+        assert (evening.primary, evening.secondary, evening.start, evening.end) == (DAVE, BOB, berlin(2025, 3, 27, 18), cover.end)
+
+    def test_a_later_layer_is_on_top(self):
+        nights = Layer(rotation(RotationType.DAILY, utc(2025, 1, 6, 9), members=(DAVE,)), (Window(frozenset(range(7)), time(22), time(6)),))
+        stacked = (
+            Layer(rotation(RotationType.DAILY, utc(2025, 1, 6, 9))),
+            Layer(rotation(RotationType.DAILY, utc(2025, 1, 6, 9), members=(BOB,))),
+            nights,
+        )
+        assert on_call(stacked, [], utc(2025, 1, 7, 12)).primary == BOB
+        night = on_call(stacked, [], utc(2025, 1, 7, 23))
+        assert (night.primary, night.secondary, night.start, night.end) == (DAVE, DAVE, utc(2025, 1, 7, 22), utc(2025, 1, 8, 6))
+
+    def test_windows_covering_the_whole_week_never_cut_a_shift(self):
+        always = Layer(
+            rotation(RotationType.WEEKLY, utc(2025, 1, 6, 9), members=(DAVE, CAROL)), (Window(frozenset(range(7)), time(0), time(0)),)
+        )
+        shift = on_call((Layer(rotation(RotationType.DAILY, utc(2025, 1, 6, 9))), always), [], utc(2025, 1, 8))
+        assert (shift.primary, shift.start, shift.end) == (DAVE, utc(2025, 1, 6, 9), utc(2025, 1, 13, 9))
+
+    def test_the_bottom_layer_has_no_restrictions_and_windows_need_weekdays(self):
+        with pytest.raises(ValueError, match="bottom layer"):
+            on_call((self.day_layer,), [], utc(2025, 3, 24))
+        with pytest.raises(ValueError, match="weekdays"):
+            Window(frozenset(), time(9), time(18))
+        with pytest.raises(ValueError, match="weekdays"):
+            Window(frozenset({7}), time(9), time(18))
+
+
+class TestTurn:
+    plan = TestLayers.plan
+
+    def around(self, at: datetime, overrides=()) -> list:
+        return shifts(self.plan, list(overrides), at - timedelta(hours=6), at + timedelta(days=35), limit=200)
+
+    def test_a_turn_runs_from_the_change_of_primary_to_the_next_one(self):
+        at = berlin(2025, 3, 28, 20)  # Friday evening: Alice from Friday 18:00 until Monday 09:00
+        found = turn(self.around(at), at)
+        assert (found.primary, found.secondary, found.start, found.end) == (ALICE, BOB, berlin(2025, 3, 28, 18), berlin(2025, 3, 31, 9))
+
+    def test_stretches_of_the_same_primary_are_one_turn(self):
+        # Thursday 18:00 Alice takes over from Dave; covering Friday 09:00–10:00 keeps her on past the day layer's start.
+        cover = Override(ALICE, berlin(2025, 3, 28, 9), berlin(2025, 3, 28, 10))
+        at = berlin(2025, 3, 27, 19)
+        found = turn(self.around(at, [cover]), at)
+        assert (found.start, found.end) == (berlin(2025, 3, 27, 18), berlin(2025, 3, 28, 10))
+
+    def test_no_turn_when_the_primary_did_not_change_within_the_stretches(self):
+        at = berlin(2025, 3, 29, 12)  # Alice since Friday 18:00: more than six hours ago
+        assert turn(self.around(at), at) is None
+        solo = rotation(RotationType.DAILY, utc(2025, 1, 6, 9), members=(ALICE,))
+        assert turn(shifts(solo, [], utc(2025, 1, 7), utc(2025, 2, 1), limit=50), utc(2025, 1, 7, 9)) is None
+        assert turn(self.around(at), at + timedelta(days=60)) is None

@@ -43,6 +43,7 @@ class Channel(Protocol):
 
 
 def build_channels(settings: Settings) -> Mapping[str, Channel]:
+    from notification.channels.apprise import AppriseChannel
     from notification.channels.email import EmailChannel
     from notification.channels.mock import MockChannel
     from notification.channels.webhook import WebhookChannel
@@ -54,4 +55,5 @@ def build_channels(settings: Settings) -> Mapping[str, Channel]:
             default_url=settings.webhook_url, policy=policy, timeout=settings.delivery_attempt_timeout_seconds
         ),
         ChannelName.EMAIL: EmailChannel.from_settings(settings),
+        ChannelName.APPRISE: AppriseChannel(policy=policy, timeout=settings.delivery_attempt_timeout_seconds),
     }

@@ -112,7 +112,7 @@ class Deliverer:
             "level": row["level"],
             "to": row["name"],
             "email": row["email"],
-            "recipients": row["recipients"],
+            "recipients": recipients.public(row["recipients"]),
             "reason": row["reason"],
             "manual": row["manual"],
             "channels": self.channels,

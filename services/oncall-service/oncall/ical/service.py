@@ -13,7 +13,7 @@ primary, in every schedule naming them (as a user, or by their email) or with an
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Table, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from oncall.ical.tables import schedule_feed_tokens, user_feed_tokens
 from oncall.identity import users as users_service
 from oncall.identity.secrets import check_may_manage
 from oncall.identity.tables import users
-from oncall.tables import members, overrides, schedules
+from oncall.tables import layers, members, overrides, schedules
 from platform_common.auth.credentials import digest, new_secret
 from platform_common.auth.principal import Principal
 from platform_common.errors import NotFound
@@ -78,12 +78,20 @@ def schedule_feed(session: Session, *, team: str, secret: str | None, now: datet
 
 
 def _teams_of(session: Session, *, user_id: UUID, email: str, since: datetime, until: datetime) -> list[str]:
-    """Teams whose schedule names the user (by id or email) or has an override for them in the window."""
+    """Teams whose schedule names the user (by id or email, in its base rotation or a layer) or has an
+    override for them in the window."""
     as_member = select(members.c.schedule_id).where(or_(members.c.user_id == user_id, func.lower(members.c.email) == email))
+    in_layer = select(layers.c.schedule_id).where(
+        text("EXISTS (SELECT 1 FROM jsonb_array_elements(members) m WHERE m->>'user_id' = :uid OR lower(m->>'email') = :email)").bindparams(
+            uid=str(user_id), email=email
+        )
+    )
     as_override = select(overrides.c.schedule_id).where(
         func.lower(overrides.c.email) == email, overrides.c.start_at < until, overrides.c.end_at > since
     )
-    query = select(schedules.c.team).where(or_(schedules.c.id.in_(as_member), schedules.c.id.in_(as_override)))
+    query = select(schedules.c.team).where(
+        or_(schedules.c.id.in_(as_member), schedules.c.id.in_(in_layer), schedules.c.id.in_(as_override))
+    )
     return list(session.execute(query.order_by(schedules.c.team).limit(service.MAX_SCHEDULES)).scalars())
 
 

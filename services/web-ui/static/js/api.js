@@ -17,6 +17,7 @@ const SERVICES = [
   ["/api/v1/schedules", "The on-call service"],
   ["/api/v1/oncall", "The on-call service"],
   ["/api/v1/escalate", "The on-call service"],
+  ["/api/v1/escalation", "The on-call service"],
   ["/api/v1/notifications", "The notification service"],
   ["/api/v1/notify", "The notification service"],
   ["/api/v1/auth/", "The identity service"],

@@ -1,10 +1,12 @@
 // Dashboard: the incident list with filters, counts by status and severity, mean MTTA / MTTR.
-// Refreshes every few seconds, so an incident opened by a new alert shows up without a reload.
+// Refreshes every few seconds, so an incident opened by a new alert shows up without a reload. A
+// logged-in person also sees their own open incidents (my-incidents.js).
 
 import { api, poll, query } from "./api.js";
 import { $, badge, h, SEVERITIES, showState, statusLabel, STATUSES } from "./dom.js";
 import { age, clock, duration, timeElement } from "./format.js";
-import "./session.js";
+import { startMyIncidents } from "./my-incidents.js";
+import { session } from "./session.js";
 
 const REFRESH_MS = 4000;
 const PAGE_SIZE = 50;
@@ -137,3 +139,4 @@ async function refresh() {
 
 writeFiltersToForm();
 const poller = poll(refresh, REFRESH_MS);
+session.then(startMyIncidents);

@@ -1,5 +1,5 @@
 // Who is using the page: GET /api/v1/auth/me once per page, shown in the top bar (name and role, with
-// Log out; "Log in" for an anonymous caller of the local profile), the admin link for admins only, and
+// My profile and Log out; "Log in" for an anonymous caller of the local profile), the admin link for admins only, and
 // `allows(me, role)` so that a page offers only the actions the role may take. Not logged in (401):
 // api.js has already sent the browser to the login page.
 
@@ -38,7 +38,8 @@ function showAccount(me) {
   const action = anonymous
     ? h("a", { class: "account-action", href: loginUrl() }, "Log in")
     : h("button", { type: "button", id: "logout", class: "account-action", onclick: (event) => logOut(event.currentTarget) }, "Log out");
-  account.replaceChildren(h("span", { class: "visually-hidden" }, anonymous ? "Not logged in: " : "Logged in as "), who, action);
+  const profile = me.kind === "user" ? h("a", { class: "account-action", href: "profile.html", id: "profile-link" }, "My profile") : null;
+  account.replaceChildren(h("span", { class: "visually-hidden" }, anonymous ? "Not logged in: " : "Logged in as "), who, profile, action);
   $("#admin-link").hidden = me.role !== "admin";
 }
 

@@ -1,0 +1,1 @@
+"""Handoff notifications: the incoming primary of a schedule is paged once when their turn begins."""
