@@ -6,18 +6,14 @@ ANONYMOUS_ROLE=none, where Alertmanager authenticates with an integration key
 (`http_config.authorization.credentials`) and a second receiver without the key is refused with 401."""
 
 import secrets
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
 
-from tests.support.servers import free_port, serve_in_thread
+from tests.support.alerting import LocalAlerting, metrics_target, require_binaries
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -33,27 +29,12 @@ groups:
 """
 
 
-def wait_for(check, what: str, timeout: float = 90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def exporter() -> Iterator[tuple[dict, str]]:
     """A scrape target whose single gauge the test sets."""
     state = {"value": 0}
-    app = FastAPI()
-    app.get("/metrics", response_class=PlainTextResponse)(lambda: f"e2e_checkout_errors {state['value']}\n")
-    with serve_in_thread(app) as url:
-        yield state, url.removeprefix("http://")
-
-
-def spawn(argv: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(argv, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    with metrics_target(lambda: f"e2e_checkout_errors {state['value']}\n") as target:
+        yield state, target
 
 
 def _receivers(url: str, key: str | None) -> str:
@@ -92,8 +73,7 @@ receivers:
 
 @pytest.fixture(params=["local profile", "integration key"])
 def alerting(request, tmp_path: Path, exporter, start_stack) -> Iterator[dict]:
-    for binary in ("prometheus", "prometheus-alertmanager"):
-        assert shutil.which(binary), f"{binary} missing: scripts/install-system-packages.sh installs it"
+    require_binaries()
     env, admin, key = {"PENDING_RETRY_SECONDS": "0.5"}, {}, None
     if request.param == "integration key":
         admin_token = secrets.token_urlsafe(32)
@@ -105,52 +85,15 @@ def alerting(request, tmp_path: Path, exporter, start_stack) -> Iterator[dict]:
             f"{stack.url('oncall-service')}/api/v1/integrations", json={"name": "am", "kind": "alertmanager"}, headers=admin
         )
         key = created.json()["key"]
-    am_port, prom_port = free_port(), free_port()
-    (tmp_path / "alertmanager.yml").write_text(_receivers(f"{stack.url('alert-ingestion')}/api/v1/alerts/alertmanager", key))
-    (tmp_path / "rules.yml").write_text(RULES)
-    (tmp_path / "prometheus.yml").write_text(f"""
-global: {{scrape_interval: 1s, evaluation_interval: 1s}}
-rule_files: [{tmp_path / "rules.yml"}]
-alerting:
-  alertmanagers: [{{static_configs: [{{targets: ["127.0.0.1:{am_port}"]}}]}}]
-scrape_configs:
-  - job_name: e2e
-    static_configs: [{{targets: ["{exporter[1]}"]}}]
-""")
-    processes = [
-        spawn(
-            [
-                "prometheus-alertmanager",
-                f"--config.file={tmp_path / 'alertmanager.yml'}",
-                f"--storage.path={tmp_path / 'am'}",
-                f"--web.listen-address=127.0.0.1:{am_port}",
-                "--cluster.listen-address=",
-            ],
-            tmp_path / "alertmanager.log",
-        ),
-        spawn(
-            [
-                "prometheus",
-                f"--config.file={tmp_path / 'prometheus.yml'}",
-                f"--storage.tsdb.path={tmp_path / 'prom'}",
-                f"--web.listen-address=127.0.0.1:{prom_port}",
-                "--rules.alert.resend-delay=1s",
-            ],
-            tmp_path / "prometheus.log",
-        ),
-    ]
-    try:
+    receivers = _receivers(f"{stack.url('alert-ingestion')}/api/v1/alerts/alertmanager", key)
+    with LocalAlerting(tmp_path, alertmanager_config=receivers, rules=RULES, scrape_target=exporter[1]) as alerting:
         yield {
             "alerts": stack.url("alert-ingestion"),
             "incidents": stack.url("incident-management"),
             "oncall": stack.url("oncall-service"),
-            "alertmanager": f"http://127.0.0.1:{am_port}",
+            "alertmanager": alerting.alertmanager_url,
             "headers": admin,
         }
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def test_prometheus_rule_to_incident_and_back(alerting, exporter):
@@ -162,7 +105,7 @@ def test_prometheus_rule_to_incident_and_back(alerting, exporter):
         found = httpx.get(f"{alerting['alerts']}/api/v1/alerts", params={"service": "checkout"}, headers=headers).json()
         return found[0] if found and found[0]["incident_id"] else None
 
-    alert = wait_for(alertmanager_alert, "Alertmanager to deliver the firing alert")
+    alert = wait_until(alertmanager_alert, "Alertmanager to deliver the firing alert", timeout=90)
     assert alert["source"] == "alertmanager" and alert["severity"] == "critical"
     assert alert["message"] == "Checkout is failing payments" and alert["labels"]["alertname"] == "CheckoutErrors"
     incident_url = f"{alerting['incidents']}/api/v1/incidents/{alert['incident_id']}"
@@ -170,8 +113,10 @@ def test_prometheus_rule_to_incident_and_back(alerting, exporter):
     assert (incident["service"], incident["severity"], incident["status"]) == ("checkout", "critical", "open")
 
     state["value"] = 0
-    resolved = wait_for(
-        lambda: (i := httpx.get(incident_url, headers=headers).json())["status"] == "resolved" and i, "the incident to auto-resolve"
+    resolved = wait_until(
+        lambda: (i := httpx.get(incident_url, headers=headers).json())["status"] == "resolved" and i,
+        "the incident to auto-resolve",
+        timeout=90,
     )
     assert resolved["alerts"][0]["status"] == "resolved"
     assert "alerts_resolved" in [e["kind"] for e in resolved["timeline"]]

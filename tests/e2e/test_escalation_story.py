@@ -1,25 +1,22 @@
 """On-call and escalation over real processes: the acceptance story of issue 3.
 
 Every service runs as its own process on free loopback ports against the test database. Pages leave
-notification-service for real: a webhook receiver (HTTP, in a thread of the test) and an SMTP server
-(aiosmtpd). Time moves by writing seconds into the file named by PLATFORM_CLOCK_OFFSET_FILE, which every
-service's clock reads; nothing sleeps on a timing assumption, every asynchronous outcome is polled for
-with a deadline.
+notification-service for real: a webhook receiver and an SMTP server (tests/support/paged_platform.py).
+Time moves through the clock offset file every service reads; nothing sleeps on a timing assumption,
+every asynchronous outcome is polled for with a deadline.
 """
 
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from fastapi import FastAPI, Request
 
 from platform_local.stack import Stack
-from tests.support.servers import free_port, serve_in_thread
+from tests.support.paged_platform import Platform, paged_platform
+from tests.support.servers import free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -33,95 +30,21 @@ SCHEDULE = {
     "members": [{"name": "Alice", "email": "alice@example.org", "role": "primary"}, {"name": "Bob", "email": "bob@example.org"}],
     "escalation_levels": [{"name": "Erin", "email": "erin@example.org"}],
 }
-DEADLINE = 30.0
 
 
-def wait_until(check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@dataclass
-class WebhookReceiver:
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.post("/hook")
-        async def hook(request: Request) -> dict[str, str]:
-            self.bodies.append(await request.json())
-            return {"ok": "yes"}
-
-        return app
-
-    def pages(self, incident_id: str, recipient: str, escalated: bool) -> list[dict[str, Any]]:
-        return [
-            b
-            for b in self.bodies
-            if b["incident_id"] == incident_id and b["recipient"] == recipient and ("ESCALATED" in b["message"]) == escalated
-        ]
-
-
-@dataclass
-class Inbox:
-    """aiosmtpd handler: keeps (recipients, raw message) of every mail it is given."""
-
-    mails: list[tuple[list[str], str]] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.mails.append((list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
-        return "250 Message accepted"
-
-    def to(self, address: str, incident_id: str, escalated: bool) -> list[str]:
-        return [body for rcpts, body in self.mails if address in rcpts and incident_id in body and ("ESCALATED" in body) == escalated]
-
-
-@dataclass
-class Platform:
-    stack: Stack
-    webhook: WebhookReceiver
-    inbox: Inbox
-    offset_file: Path
-
-    def advance_to(self, minutes: float) -> None:
-        """Every service's clock reads now + this offset."""
-        self.offset_file.write_text(str(minutes * 60), encoding="utf-8")
-
-    def client(self, name: str) -> httpx.Client:
-        return httpx.Client(base_url=self.stack.url(name), timeout=10)
+def story_env(hook_url: str) -> dict[str, str]:
+    return {
+        "PAGE_CHANNELS": '["webhook","email"]',
+        "WEBHOOK_URL": hook_url,
+        "ESCALATION_INTERVAL_SECONDS": "0.3",
+        "PENDING_RETRY_SECONDS": "0.5",
+    }
 
 
 @pytest.fixture
 def platform(start_stack, tmp_path: Path) -> Iterator[Platform]:
-    webhook, inbox = WebhookReceiver(), Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    offset_file = tmp_path / "clock-offset"
-    offset_file.write_text("0", encoding="utf-8")
-    try:
-        with serve_in_thread(webhook.app()) as webhook_url:
-            stack = start_stack(
-                env={
-                    "PAGE_CHANNELS": '["webhook","email"]',
-                    "WEBHOOK_URL": f"{webhook_url}/hook",
-                    "SMTP_HOST": "127.0.0.1",
-                    "SMTP_PORT": str(smtp.port),
-                    "SMTP_FROM": "oncall@example.org",
-                    "PLATFORM_CLOCK_OFFSET_FILE": str(offset_file),
-                    "ESCALATION_INTERVAL_SECONDS": "0.3",
-                    "PAGE_INTERVAL_SECONDS": "0.3",
-                    "DELIVERY_INTERVAL_SECONDS": "0.3",
-                    "PENDING_RETRY_SECONDS": "0.5",
-                }
-            )
-            yield Platform(stack, webhook, inbox, offset_file)
-    finally:
-        smtp.stop()
+    with paged_platform(start_stack, tmp_path, story_env) as paged:
+        yield paged
 
 
 def escalations_total(oncall: httpx.Client, team: str = TEAM) -> float:

@@ -21,21 +21,12 @@ import pagerduty
 import pytest
 
 from platform_local.nginx import LocalNginx, nginx_binary
-from tests.e2e.test_alertmanager_e2e import exporter, spawn, wait_for  # noqa: F401 - exporter: the scrape target fixture
+from tests.e2e.test_alertmanager_e2e import RULES, exporter  # noqa: F401 - exporter: the scrape target fixture
+from tests.support.alerting import LocalAlerting, spawn
 from tests.support.servers import free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-
-RULES = """
-groups:
-  - name: e2e
-    interval: 1s
-    rules:
-      - alert: CheckoutErrors
-        expr: e2e_checkout_errors > 0
-        labels: {service: checkout, severity: critical}
-        annotations: {summary: "Checkout is failing payments"}
-"""
 
 
 @pytest.fixture
@@ -106,7 +97,7 @@ def https_gateway(platform, tmp_path: Path) -> Iterator[tuple[str, ssl.SSLContex
             return False
 
     try:
-        wait_for(healthy, "the TLS proxy", timeout=15)
+        wait_until(healthy, "the TLS proxy", timeout=15)
         yield url, context
     finally:
         process.terminate()
@@ -143,15 +134,14 @@ def test_pagerduty_python_client_triggers_retriggers_acknowledges_and_resolves(p
     assert any(e["kind"] == "acknowledged" and e["actor"] == "pd-clients" for e in acknowledged["timeline"])
 
     assert client.resolve(key) == key
-    wait_for(lambda: incident(platform, alert["incident_id"])["status"] == "resolved", "the incident to resolve", timeout=30)
+    wait_until(lambda: incident(platform, alert["incident_id"])["status"] == "resolved", "the incident to resolve", timeout=30)
     generated = client.trigger("Queue backlog", "worker03", payload={"component": "checkout"})
     assert len(generated) == 32 and generated != key, "a trigger without a dedup_key gets one back"
 
 
 def test_alertmanager_pagerduty_receiver_opens_and_resolves_an_incident(platform, exporter, tmp_path: Path):  # noqa: F811
     state, target = exporter
-    am_port, prom_port = free_port(), free_port()
-    (tmp_path / "alertmanager.yml").write_text(f"""
+    receiver = f"""
 route: {{receiver: platform, group_by: [alertname], group_wait: 1s, group_interval: 1s, repeat_interval: 1h}}
 receivers:
   - name: platform
@@ -160,42 +150,12 @@ receivers:
         routing_key: {platform["key"]}
         severity: '{{{{ .CommonLabels.severity }}}}'
         component: '{{{{ .CommonLabels.service }}}}'
-""")
-    (tmp_path / "rules.yml").write_text(RULES)
-    (tmp_path / "prometheus.yml").write_text(f"""
-global: {{scrape_interval: 1s, evaluation_interval: 1s}}
-rule_files: [{tmp_path / "rules.yml"}]
-alerting:
-  alertmanagers: [{{static_configs: [{{targets: ["127.0.0.1:{am_port}"]}}]}}]
-scrape_configs:
-  - job_name: e2e
-    static_configs: [{{targets: ["{target}"]}}]
-""")
-    processes = [
-        spawn(
-            [
-                "prometheus-alertmanager",
-                f"--config.file={tmp_path / 'alertmanager.yml'}",
-                f"--storage.path={tmp_path / 'am'}",
-                f"--web.listen-address=127.0.0.1:{am_port}",
-                "--cluster.listen-address=",
-            ],
-            tmp_path / "alertmanager.log",
-        ),
-        spawn(
-            [
-                "prometheus",
-                f"--config.file={tmp_path / 'prometheus.yml'}",
-                f"--storage.tsdb.path={tmp_path / 'prom'}",
-                f"--web.listen-address=127.0.0.1:{prom_port}",
-                "--rules.alert.resend-delay=1s",
-            ],
-            tmp_path / "prometheus.log",
-        ),
-    ]
-    try:
+"""
+    with LocalAlerting(tmp_path, alertmanager_config=receiver, rules=RULES, scrape_target=target):
         state["value"] = 3
-        alert = wait_for(lambda: (found := alerts(platform, service="checkout")) and found[0]["incident_id"] and found[0], "the trigger")
+        alert = wait_until(
+            lambda: (found := alerts(platform, service="checkout")) and found[0]["incident_id"] and found[0], "the trigger", timeout=90
+        )
         assert (alert["source"], alert["severity"]) == ("events_v2", "critical")
         assert alert["message"].startswith("[FIRING:1] CheckoutErrors"), "Alertmanager's default description"
         assert alert["details"]["client"] == "Alertmanager"
@@ -203,13 +163,9 @@ scrape_configs:
         assert (opened["service"], opened["severity"], opened["status"]) == ("checkout", "critical", "open")
 
         state["value"] = 0
-        wait_for(lambda: incident(platform, alert["incident_id"])["status"] == "resolved", "the incident to resolve")
+        wait_until(lambda: incident(platform, alert["incident_id"])["status"] == "resolved", "the incident to resolve", timeout=90)
         [resolved] = alerts(platform, service="checkout")
         assert resolved["alert_id"] == alert["alert_id"] and resolved["resolved_at"], "repeats were counted on the one alert"
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def test_invalid_events_get_pagerduty_400s_and_store_nothing(platform):

@@ -17,10 +17,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
-from tests.e2e.test_escalation_story import Inbox, WebhookReceiver, wait_until
-from tests.support.servers import free_port, serve_in_thread
+from tests.support.paged_platform import Platform, paged_platform
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -39,39 +38,27 @@ def mail_text(raw: str) -> str:
     return email.message_from_string(raw, policy=email.policy.default).get_body(("plain",)).get_content()
 
 
+def story_env(hook_url: str) -> dict[str, str]:
+    """No anonymous access; pages carry signed links on PUBLIC_URL."""
+    return {
+        "ANONYMOUS_ROLE": "none",
+        "BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN,
+        "SERVICE_TOKEN": secrets.token_urlsafe(32),
+        "PAGE_LINK_SECRET": secrets.token_urlsafe(32),
+        "PUBLIC_URL": PUBLIC_URL,
+        "PAGE_CHANNELS": '["webhook","email"]',
+        "WEBHOOK_URL": hook_url,
+    }
+
+
 @pytest.fixture
-def platform(start_stack, tmp_path: Path) -> Iterator[tuple[object, WebhookReceiver, Inbox, Path]]:
-    webhook, inbox = WebhookReceiver(), Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    offset_file = tmp_path / "clock-offset"
-    offset_file.write_text("0", encoding="utf-8")
-    try:
-        with serve_in_thread(webhook.app()) as webhook_url:
-            stack = start_stack(
-                env={
-                    "ANONYMOUS_ROLE": "none",
-                    "BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN,
-                    "SERVICE_TOKEN": secrets.token_urlsafe(32),
-                    "PAGE_LINK_SECRET": secrets.token_urlsafe(32),
-                    "PUBLIC_URL": PUBLIC_URL,
-                    "PAGE_CHANNELS": '["webhook","email"]',
-                    "WEBHOOK_URL": f"{webhook_url}/hook",
-                    "SMTP_HOST": "127.0.0.1",
-                    "SMTP_PORT": str(smtp.port),
-                    "SMTP_FROM": "oncall@example.org",
-                    "PLATFORM_CLOCK_OFFSET_FILE": str(offset_file),
-                    "PAGE_INTERVAL_SECONDS": "0.3",
-                    "DELIVERY_INTERVAL_SECONDS": "0.3",
-                }
-            )
-            yield stack, webhook, inbox, offset_file
-    finally:
-        smtp.stop()
+def platform(start_stack, tmp_path: Path) -> Iterator[Platform]:
+    with paged_platform(start_stack, tmp_path, story_env) as paged:
+        yield paged
 
 
 def test_a_page_acknowledged_from_its_link_once_as_the_paged_user(platform):
-    stack, webhook, inbox, offset_file = platform
+    stack, webhook, inbox, offset_file = platform.stack, platform.webhook, platform.inbox, platform.offset_file
     oncall, alerts, incidents = (
         httpx.Client(base_url=stack.url(name), headers=ADMIN, timeout=10)
         for name in ("oncall-service", "alert-ingestion", "incident-management")

@@ -10,45 +10,28 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
-from tests.e2e.test_escalation_story import Inbox, WebhookReceiver, wait_until
-from tests.support.servers import free_port, serve_in_thread
+from tests.support.paged_platform import Platform, paged_platform
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
 TEAM = "payments-api"
 
 
+def story_env(hook_url: str) -> dict[str, str]:
+    """Pages go to the user's own contact methods; the webhook one points at the receiver."""
+    return {"PAGE_CHANNELS": '["mock"]', "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "ESCALATION_INTERVAL_SECONDS": "0.3"}
+
+
 @pytest.fixture
-def story(start_stack, tmp_path: Path) -> Iterator[tuple]:
-    webhook, inbox = WebhookReceiver(), Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    offset_file = tmp_path / "clock-offset"
-    offset_file.write_text("0", encoding="utf-8")
-    try:
-        with serve_in_thread(webhook.app()) as webhook_url:
-            stack = start_stack(
-                env={
-                    "PAGE_CHANNELS": '["mock"]',
-                    "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-                    "SMTP_HOST": "127.0.0.1",
-                    "SMTP_PORT": str(smtp.port),
-                    "SMTP_FROM": "oncall@example.org",
-                    "PLATFORM_CLOCK_OFFSET_FILE": str(offset_file),
-                    "ESCALATION_INTERVAL_SECONDS": "0.3",
-                    "PAGE_INTERVAL_SECONDS": "0.3",
-                    "DELIVERY_INTERVAL_SECONDS": "0.3",
-                }
-            )
-            yield stack, webhook, f"{webhook_url}/hook", inbox, offset_file
-    finally:
-        smtp.stop()
+def story(start_stack, tmp_path: Path) -> Iterator[Platform]:
+    with paged_platform(start_stack, tmp_path, story_env) as platform:
+        yield platform
 
 
 def test_an_on_call_user_is_paged_by_email_at_once_and_by_webhook_a_minute_later(story):
-    stack, webhook, hook_url, inbox, offset_file = story
+    stack, webhook, hook_url, inbox, offset_file = story.stack, story.webhook, story.hook_url, story.inbox, story.offset_file
     alerts, incidents, oncall, notifications = (
         httpx.Client(base_url=stack.url(name), timeout=10)
         for name in ("alert-ingestion", "incident-management", "oncall-service", "notification-service")

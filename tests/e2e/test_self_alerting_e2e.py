@@ -5,21 +5,19 @@ monitoring/alertmanager/ filled from the environment) fire a shipped rule, Alert
 
 import email
 import email.policy
-import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
 
 from platform_local import run
 from platform_local.stack import SERVICES, Stack
 from platform_local.supervisor import Supervisor
-from tests.support.servers import free_port, serve_in_thread
+from tests.support.alerting import metrics_target, require_binaries
+from tests.support.servers import free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -43,15 +41,6 @@ class Inbox:
         return "250 OK"
 
 
-def wait_for(check, what: str, timeout: float = 120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, int]]:
     handler, port = Inbox(), free_port()
@@ -66,17 +55,14 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 @pytest.fixture
 def exporter() -> Iterator[int]:
     """One scrape target standing in for every service: up, with email pages failing."""
-    app = FastAPI()
-    app.get("/metrics", response_class=PlainTextResponse)(lambda: FAILING_EXPORT)
-    with serve_in_thread(app) as url:
-        yield int(url.rsplit(":", 1)[1])
+    with metrics_target(lambda: FAILING_EXPORT) as target:
+        yield int(target.rsplit(":", 1)[1])
 
 
 @pytest.fixture
 def monitoring(tmp_path: Path, inbox, exporter, monkeypatch) -> Iterator[dict[str, str]]:
     """Alertmanager and Prometheus started by `make run`'s own functions on free ports."""
-    for binary in ("prometheus", "prometheus-alertmanager"):
-        assert shutil.which(binary), f"{binary} missing: scripts/install-system-packages.sh installs it"
+    require_binaries()
     _, smtp_port = inbox
     monkeypatch.setenv("ALERTMANAGER_PORT", str(free_port()))
     monkeypatch.setenv("PROMETHEUS_PORT", str(free_port()))
@@ -101,7 +87,7 @@ def test_a_platform_rule_fires_and_alertmanager_mails_the_operators(monitoring, 
         alerts = httpx.get(f"{monitoring['alertmanager']}/api/v2/alerts").json()
         return [a for a in alerts if a["labels"]["alertname"] == "PlatformNotificationFailures"]
 
-    (alert,) = wait_for(firing_in_alertmanager, "Prometheus to fire the rule into Alertmanager")
+    (alert,) = wait_until(firing_in_alertmanager, "Prometheus to fire the rule into Alertmanager", timeout=120)
     assert alert["labels"]["channel"] == "email"
     assert (alert["labels"]["severity"], alert["labels"]["component"]) == ("high", "incident-platform")
     assert alert["annotations"]["summary"] == "Notifications over email are failing"
@@ -109,7 +95,7 @@ def test_a_platform_rule_fires_and_alertmanager_mails_the_operators(monitoring, 
     senders = httpx.get(f"{monitoring['prometheus']}/api/v1/alertmanagers").json()["data"]["activeAlertmanagers"]
     assert [am["url"] for am in senders] == [f"{monitoring['alertmanager']}/api/v2/alerts"]
 
-    message = wait_for(lambda: handler.messages and handler.messages[0], "Alertmanager to mail the operators")
+    message = wait_until(lambda: handler.messages and handler.messages[0], "Alertmanager to mail the operators", timeout=120)
     assert handler.envelopes[0] == (SENDER, [OPERATORS])
     assert message["To"] == OPERATORS and message["From"] == SENDER
     assert message["Subject"].startswith("[FIRING:1] PlatformNotificationFailures")

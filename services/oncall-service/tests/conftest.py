@@ -1,8 +1,9 @@
 """oncall-service test fixtures: the app on the real test database, a movable clock, a recording
-notification-service stand-in and the real incident-management app, both over real HTTP."""
+notification-service stand-in and the real incident-management app, both over real HTTP, and escalation
+engines wired to them."""
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,11 +13,15 @@ from fastapi import FastAPI, Header, Request, Response
 from fastapi.testclient import TestClient
 
 from oncall.config import Settings
+from oncall.engine import EscalationEngine
 from oncall.main import create_app
 from platform_common.clock import utcnow
+from platform_common.db import create_db_engine, create_session_factory
+from platform_common.http import ServiceClient
 from tests.support.servers import free_port, serve_in_thread
 
 UNREACHABLE = f"http://127.0.0.1:{free_port()}"
+ENGINE_CHANNELS = ["webhook", "email"]
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -111,6 +116,29 @@ def api(database_url: str, incident_management: str, notifier) -> Iterator[TestC
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def make_engine(database_url: str, incident_management: str, notifier, clock: Clock) -> Iterator[Callable[..., EscalationEngine]]:
+    """Builds engines the way a replica does: its own pool and HTTP clients, the test's clock, paging
+    through the notification stand-in; `make_engine(incidents_url=..., channels=[...])` changes a peer or
+    the channels."""
+    built = []
+
+    def make(incidents_url: str = incident_management, channels: list[str] = ENGINE_CHANNELS) -> EscalationEngine:
+        db = create_db_engine(database_url, pool_size=2)
+        clients = (
+            ServiceClient("incident-management", incidents_url, retries=0, timeout=5),
+            ServiceClient("notification-service", notifier[1], retries=0, timeout=5),
+        )
+        built.append((db, clients))
+        return EscalationEngine(create_session_factory(db), *clients, channels, max_backoff_seconds=30, clock=clock)
+
+    yield make
+    for db, clients in built:
+        for client in clients:
+            client.close()
+        db.dispose()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 recording notification-service stand-in. Time moves through the injected clock, never by sleeping."""
 
 import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,33 +13,11 @@ from oncall.engine import EscalationEngine
 from oncall.schemas import ScheduleCreate, ScheduleFields
 from oncall.tables import escalation_policies, escalations
 from platform_common.clock import utcnow
-from platform_common.db import create_db_engine, create_session_factory
-from platform_common.http import ServiceClient
+from platform_common.db import create_session_factory
 from tests.support.servers import free_port
 
 CHANNELS = ["webhook", "email"]
 TEAM = "checkout-api"
-
-
-@pytest.fixture
-def make_engine(database_url, incident_management, notifier, clock) -> Iterator:
-    """Builds engines the way a replica does: its own pool, its own HTTP clients."""
-    built = []
-
-    def make(incidents_url: str = incident_management, channels: list[str] = CHANNELS) -> EscalationEngine:
-        db = create_db_engine(database_url, pool_size=2)
-        clients = (
-            ServiceClient("incident-management", incidents_url, retries=0, timeout=2),
-            ServiceClient("notification-service", notifier[1], retries=0, timeout=2),
-        )
-        built.append((db, clients))
-        return EscalationEngine(create_session_factory(db), *clients, channels, max_backoff_seconds=30, clock=clock)
-
-    yield make
-    for db, clients in built:
-        for client in clients:
-            client.close()
-        db.dispose()
 
 
 @pytest.fixture

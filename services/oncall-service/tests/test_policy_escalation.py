@@ -4,7 +4,6 @@ two racing engines, the exhaustion flagged once and told to the team's admins, a
 Time moves through the injected clock."""
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,33 +20,11 @@ from oncall.policies.schemas import PolicyIn
 from oncall.schemas import ScheduleCreate
 from oncall.tables import escalations
 from platform_common.clock import utcnow
-from platform_common.db import create_db_engine, create_session_factory
+from platform_common.db import create_session_factory
 from platform_common.errors import Conflict
-from platform_common.http import ServiceClient
 
 TEAM = "checkout-api"
 CHANNELS = ["webhook", "email"]
-
-
-@pytest.fixture
-def engines(database_url, incident_management, notifier, clock) -> Iterator:
-    """Engines built the way replicas are: each its own pool and HTTP clients, sharing the clock."""
-    built = []
-
-    def make() -> EscalationEngine:
-        db = create_db_engine(database_url, pool_size=2)
-        clients = (
-            ServiceClient("incident-management", incident_management, retries=0, timeout=5),
-            ServiceClient("notification-service", notifier[1], retries=0, timeout=5),
-        )
-        built.append((db, clients))
-        return EscalationEngine(create_session_factory(db), *clients, CHANNELS, max_backoff_seconds=30, clock=clock)
-
-    yield make
-    for db, clients in built:
-        for client in clients:
-            client.close()
-        db.dispose()
 
 
 @pytest.fixture
@@ -108,7 +85,7 @@ def timeline(incident_management: str, incident_id: str) -> list[dict[str, Any]]
 
 
 def test_two_engines_page_each_step_and_each_repeat_once_then_flag_the_incident_and_tell_the_team_admins(
-    people, engines, incident_management, notifier, clock, clean_db
+    people, make_engine, incident_management, notifier, clock, clean_db
 ):
     stand_in, _ = notifier
     steps = [
@@ -121,7 +98,7 @@ def test_two_engines_page_each_step_and_each_repeat_once_then_flag_the_incident_
     opened = timeline(incident_management, incident["id"])
     assert [e["kind"] for e in opened] == ["created", "paging_by_policy"]
     assert incident["assigned_to"] is None
-    replicas = [engines(), engines()]
+    replicas = [make_engine(), make_engine()]
     before = REGISTRY.get_sample_value("escalations_total", {"team": TEAM}) or 0.0
 
     claimed_by_tick: list[list[int]] = []
@@ -158,10 +135,12 @@ def test_two_engines_page_each_step_and_each_repeat_once_then_flag_the_incident_
     assert REGISTRY.get_sample_value("escalations_total", {"team": TEAM}) == before + 4, "the exhaustion is not an escalation"
 
 
-def test_acknowledging_stops_the_policy_and_cancels_a_step_already_claimed(people, engines, incident_management, notifier, clock, clean_db):
+def test_acknowledging_stops_the_policy_and_cancels_a_step_already_claimed(
+    people, make_engine, incident_management, notifier, clock, clean_db
+):
     make_policy(clean_db, steps=[{"delay_minutes": 2, "targets": [{"type": "user", "id": people["Ada"]}]}], repeat=3)
     incident = open_unassigned(incident_management)
-    engine = engines()
+    engine = make_engine()
     assert engine.run_cycle() == {"claimed": 1, "delivered": 1}
     clock.advance(minutes=2)
     assert engine.claim_due() == 1
@@ -175,11 +154,11 @@ def test_acknowledging_stops_the_policy_and_cancels_a_step_already_claimed(peopl
 
 
 def test_a_team_target_pages_every_member_and_without_team_admins_every_admin_is_told(
-    people, engines, incident_management, notifier, clock, clean_db
+    people, make_engine, incident_management, notifier, clock, clean_db
 ):
     make_policy(clean_db, team="payments", steps=[{"delay_minutes": 5, "targets": [{"type": "team", "id": "dba"}]}], repeat=0)
     incident = open_unassigned(incident_management, team="payments")
-    engine = engines()
+    engine = make_engine()
     engine.run_cycle()
     clock.advance(minutes=5)
     engine.run_cycle()
@@ -195,14 +174,16 @@ def test_a_team_target_pages_every_member_and_without_team_admins_every_admin_is
     assert len(notifier[0].pages) == 4 * len(CHANNELS)
 
 
-def test_on_demand_escalation_walks_the_policy_steps_but_never_claims_the_exhaustion(people, engines, incident_management, clock, clean_db):
+def test_on_demand_escalation_walks_the_policy_steps_but_never_claims_the_exhaustion(
+    people, make_engine, incident_management, clock, clean_db
+):
     steps = [
         {"delay_minutes": 30, "targets": [{"type": "user", "id": people["Ada"]}]},
         {"delay_minutes": 30, "targets": [{"type": "schedule", "id": TEAM}]},
     ]
     make_policy(clean_db, steps=steps, repeat=0)
     incident = open_unassigned(incident_management)
-    engine = engines()
+    engine = make_engine()
     assert engine.escalate_now(incident["id"], None)["name"] == "Ada"
     second = engine.escalate_now(incident["id"], "need the primary")
     assert (second["level"], second["name"], second["status"]) == (2, "Alice", "paged")
