@@ -27,7 +27,8 @@ def test_silence_a_service_see_what_it_caught_then_expire_it(page, platform):
     alert = httpx.post(f"{platform.url}/api/v1/alerts", json={"service": service, "severity": "high", "message": "5xx"}, timeout=10)
     assert alert.json()["status"] == "silenced", alert.text
     caught = page.locator(f"#silenced tr[data-alert-id='{alert.json()['alert_id']}']")
-    expect(caught).to_contain_text(f'Silence: service="{service}" (deploying)')
+    # The page refreshes every 5 s: allow a few refreshes on a loaded machine.
+    expect(caught).to_contain_text(f'Silence: service="{service}" (deploying)', timeout=15_000)
     screenshot(page, "silences")
 
     row.get_by_role("button", name="Expire").click()
