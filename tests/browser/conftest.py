@@ -21,6 +21,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1366, "height": 768}
+EXPECT_TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,8 @@ def platform(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def browser() -> Iterator[Any]:
     """One headless Chromium for the session (a Playwright Browser); each test gets its own context."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+    # Pages refresh on timers (5 s) and CI machines are loaded: an assertion may wait a few refreshes.
+    sync_api.expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
