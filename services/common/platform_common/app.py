@@ -11,7 +11,6 @@ from fastapi import APIRouter, FastAPI
 from platform_common import migrations
 from platform_common.auth.audit import AuditMiddleware, AuditWriter
 from platform_common.auth.credentials import CredentialResolver
-from platform_common.auth.errors import install_access_error_handler
 from platform_common.auth.policy import PUBLIC, check_declared, requires
 from platform_common.auth.principal import Role
 from platform_common.db import create_db_engine, create_session_factory
@@ -82,7 +81,6 @@ def create_service_app(
     app.state.service_name = service_name
     app.state.settings = settings
     install_error_handlers(app)
-    install_access_error_handler(app)
     app.add_middleware(AuditMiddleware, writer_of=app)
     app.add_middleware(RequestMiddleware)
     app.include_router(health_router, dependencies=[requires(PUBLIC)])

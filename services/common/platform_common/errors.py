@@ -13,7 +13,7 @@ Every error answers `{"error": {"code", "message", "details"}, "request_id"}`; f
 """
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 class PlatformError(Exception):
     status_code = 500
     code = "internal_error"
+    headers: ClassVar[dict[str, str]] = {}  # sent with the error answer (e.g. WWW-Authenticate)
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
@@ -142,7 +143,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 async def _platform_error(_: Request, exc: PlatformError) -> JSONResponse:
-    return error_response(exc.status_code, exc.code, exc.message, exc.details)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers=exc.headers)
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -44,3 +44,15 @@ def revoke_view(op: Any, view: str, readers: Iterable[str]) -> None:
         ).scalar()
         if not still_reads:
             op.execute(f'REVOKE USAGE ON SCHEMA {schema} FROM "{role}"')
+
+
+def grant_views(op: Any, schema: str, readers: dict[str, Iterable[str]]) -> None:
+    """`grant_view` for each `{view name: reader roles}` of `schema` (a grants migration's upgrade)."""
+    for view, roles in readers.items():
+        grant_view(op, f"{schema}.{view}", roles)
+
+
+def revoke_views(op: Any, schema: str, readers: dict[str, Iterable[str]]) -> None:
+    """`revoke_view` for each `{view name: reader roles}` of `schema` (a grants migration's downgrade)."""
+    for view, roles in readers.items():
+        revoke_view(op, f"{schema}.{view}", roles)

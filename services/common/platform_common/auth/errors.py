@@ -1,16 +1,14 @@
 """The access errors: 401 `unauthenticated` (with `WWW-Authenticate: Bearer`), 403 `forbidden` and
-429 `too_many_requests` (with `Retry-After`), in the platform's one error shape."""
+429 `too_many_requests` (with `Retry-After`), in the platform's one error shape (`platform_common.errors`
+sends each error's `headers`)."""
 
 from typing import ClassVar
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-
-from platform_common.errors import PlatformError, error_response
+from platform_common.errors import PlatformError
 
 
 class AccessError(PlatformError):
-    headers: ClassVar[dict[str, str]] = {}
+    """Who is calling, or what they may do, does not allow the request."""
 
 
 class Unauthenticated(AccessError):
@@ -31,13 +29,3 @@ class TooManyRequests(AccessError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.headers = {"Retry-After": str(retry_after)}  # type: ignore[misc] - per instance
-
-
-async def _access_error(_: Request, exc: AccessError) -> JSONResponse:
-    response = error_response(exc.status_code, exc.code, exc.message, exc.details)
-    response.headers.update(exc.headers)
-    return response
-
-
-def install_access_error_handler(app: FastAPI) -> None:
-    app.add_exception_handler(AccessError, _access_error)

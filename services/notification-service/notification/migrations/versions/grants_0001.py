@@ -9,7 +9,7 @@ Revision ID: grants_0001
 
 from alembic import op
 
-from platform_common.grants import grant_view, revoke_view
+from platform_common.grants import grant_views, revoke_views
 
 revision = "grants_0001"
 down_revision = None
@@ -22,10 +22,8 @@ READERS = {
 
 
 def upgrade() -> None:
-    for view, roles in READERS.items():
-        grant_view(op, f"{S}.{view}", roles)
+    grant_views(op, S, READERS)
 
 
 def downgrade() -> None:
-    for view, roles in READERS.items():
-        revoke_view(op, f"{S}.{view}", roles)
+    revoke_views(op, S, READERS)
