@@ -92,9 +92,20 @@ def _serve(supervisor: Supervisor, local: Path) -> None:
     print(f"  {'alertmanager':<22} http://{alertmanager_listen}   (mails {alertmanager.settings(os.environ)['ALERTMANAGER_EMAIL_TO']})")
     print(f"  {'logs':<22} {stack.log_dir}")
     print("Every process is supervised: one that exits is restarted. Ctrl-C stops everything.\n", flush=True)
+    _announce_access(os.environ.get("ANONYMOUS_ROLE", "admin"))
     while True:
         supervisor.check()
         time.sleep(0.2)
+
+
+def _announce_access(anonymous_role: str) -> None:
+    """The local profile lets callers without credentials act as ANONYMOUS_ROLE: say so where it is seen."""
+    if anonymous_role != "none":
+        print(
+            f"!!! ANONYMOUS ACCESS IS ON: any caller without credentials acts as {anonymous_role} (ANONYMOUS_ROLE).\n"
+            "!!! The ports listen on 127.0.0.1 only. Set ANONYMOUS_ROLE=none and BOOTSTRAP_ADMIN_TOKEN to require credentials.\n",
+            flush=True,
+        )
 
 
 def main() -> int:
