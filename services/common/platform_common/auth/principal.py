@@ -21,9 +21,6 @@ class Role(IntEnum):
         return cls[name]
 
 
-ROLE_NAMES = tuple(role.name for role in Role if role is not Role.none)
-
-
 @dataclass(frozen=True, slots=True)
 class Principal:
     kind: PrincipalKind
@@ -33,10 +30,6 @@ class Principal:
     email: str | None = None
     integration_kind: str | None = None
     service: str | None = None  # an integration's alert source service, when it is bound to one
-
-    @property
-    def is_user(self) -> bool:
-        return self.kind == "user"
 
     def actor(self, claimed: str | None = None) -> str:
         """The name written on timelines and in the audit log. An authenticated person or integration is
