@@ -8,7 +8,7 @@ Users are created through the API with the bootstrap admin token."""
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,8 @@ from tests.browser.conftest import open_tab
 from tests.browser.harness import Platform, running_platform, screenshot, secured_env
 from tests.browser.test_identity_ui import as_admin, log_in, new_user
 
-expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)").expect
+_sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+expect, PlaywrightTimeout = _sync_api.expect, _sync_api.TimeoutError
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +38,17 @@ def logged_in(page, user: dict, path: str) -> None:
 
 def new_schedule(platform: Platform, members: list[dict]) -> str:
     team = f"team-{uuid.uuid4().hex[:8]}"
-    body = {"team": team, "rotation_type": "daily", "handoff_time": "09:00", "timezone": "UTC", "members": members}
+    # The handoff an hour ago, so the next is 23 h away: the 8-hour windows the tests take never cross one,
+    # whatever the time of day the tests run at.
+    handoff = datetime.now(UTC) - timedelta(hours=1)
+    body = {
+        "team": team,
+        "rotation_type": "daily",
+        "start": handoff.date().isoformat(),
+        "handoff_time": handoff.strftime("%H:%M"),
+        "timezone": "UTC",
+        "members": members,
+    }
     created = as_admin(platform, "POST", "/api/v1/schedules", json=body)
     assert created.status_code == 201, created.text
     return team
@@ -191,6 +202,19 @@ def test_editing_a_schedule_keeps_what_the_form_does_not_show(browser, platform)
         assert after[kept] == before[kept], kept
 
 
+def confirm_delete(row) -> None:
+    """Delete, then confirm. The card re-renders when a refresh lands (a confirmation in progress is reset
+    with it), so ask again until the confirmation is clicked."""
+    for _ in range(3):
+        row.get_by_role("button", name=re.compile(r"^Delete override")).click()
+        try:
+            row.get_by_role("button", name=re.compile(r"^Confirm delete override")).click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    pytest.fail("the override's delete confirmation never stayed long enough to be clicked")
+
+
 def test_responder_takes_a_shift_and_the_oncall_page_shows_them_as_primary(browser, platform):
     responder = new_user(platform, "responder")
     team = new_schedule(platform, [{"name": "Ann", "email": "ann@example.org"}, {"name": "Ben", "email": "ben@example.org"}])
@@ -238,8 +262,7 @@ def test_responder_takes_a_shift_and_the_oncall_page_shows_them_as_primary(brows
 
         # Give the first one back: Ann is primary again.
         first = card.locator(f"table.overrides tr[data-override-id='{overrides[0]['id']}']")
-        first.get_by_role("button", name=re.compile(r"^Delete override")).click()
-        first.get_by_role("button", name=re.compile(r"^Confirm delete override")).click()
+        confirm_delete(first)
         expect(card.locator(".person.primary .name")).to_have_text("Ann")
         expect(card.locator("table.overrides tbody tr")).to_have_count(1)
     assert_accessible(found)

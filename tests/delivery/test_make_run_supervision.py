@@ -49,8 +49,9 @@ def children(parent: int) -> dict[str, int]:
         if state.startswith("Z"):
             continue
         role = next((spec.name for spec in SERVICES if f"{spec.package}.main:app" in args), None)
-        role = role or next(name for name in ("nginx", "postgres", "prometheus-alertmanager", "prometheus") if name in args)
-        roles[role] = int(pid)
+        role = role or next((name for name in ("nginx", "postgres", "prometheus-alertmanager", "prometheus") if name in args), None)
+        if role is not None:  # a short-lived helper process (e.g. during a restart) has no role
+            roles[role] = int(pid)
     return roles
 
 
