@@ -42,7 +42,7 @@ def answers(url: str) -> bool:
 def children(parent: int) -> dict[str, int]:
     """The runner's live children by role: the service package, nginx, postgres, prometheus, alertmanager
     (an exited child that is not reaped yet is left out)."""
-    listing = subprocess.run(["ps", "-o", "pid=,stat=,args=", "--ppid", str(parent)], capture_output=True, text=True).stdout
+    listing = subprocess.run(["ps", "-ww", "-o", "pid=,stat=,args=", "--ppid", str(parent)], capture_output=True, text=True).stdout
     roles = {}
     for line in listing.splitlines():
         pid, state, args = line.split(None, 2)
