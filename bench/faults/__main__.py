@@ -50,7 +50,13 @@ def run_scenario(cluster: Cluster, scenario: Scenario, profile: Profile, workdir
     try:
         platform = Platform(scenario.name, cluster, workdir)
         platform.start()
-        return asyncio.run(scenario.run(platform, profile))
+        row = asyncio.run(scenario.run(platform, profile))
+        if platform.healthy.resent:
+            row.notes.append(
+                f"{platform.healthy.resent} requests repeated an Idempotency-Key already answered 200 (a notification sent again "
+                "after a crash before its outcome was recorded): the receiver honours the key and showed each page once"
+            )
+        return row
     except Exception as exc:  # noqa: BLE001 - a scenario that cannot run is reported as a failed row, the others still run
         return Row(scenario.name, error=f"{type(exc).__name__}: {exc}")
     finally:

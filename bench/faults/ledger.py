@@ -4,7 +4,8 @@
 - Each (service, severity) group with an accepted alert owes one page (its incident's first page, to
   the team's primary); each escalation level a scenario made due owes one page to that level's person.
   A page owed and not received by the end of the drain is lost.
-- A page is duplicated when the receiver got the same page (incident, level, recipient) more than once.
+- A page is duplicated when the receiver showed the same page (incident, level, recipient) more than once
+  (it honours Idempotency-Key, as receiver.py says: a re-sent notification is not a second page).
 - A page's delay runs from when it fell due (the group's first accepted alert was sent; an escalation
   level's deadline, or the clock jump that passed it) to its first arrival, in platform time. A page
   still missing counts with the delay it has reached so far (shown with `>`). Delays are in platform
@@ -153,9 +154,6 @@ class Ledger:
         pending = sum(count for status, count in stored if status != "correlated")
         if pending:
             row.notes.append(f"{pending} stored alerts still not correlated at the end: " + ", ".join(f"{s} {n}" for s, n in stored))
-        by_id = Counter(d.body.get("notification_id") for d in deliveries)
-        if repeats := sum(count - 1 for count in by_id.values()):
-            row.notes.append(f"{repeats} deliveries repeated a notification id already delivered (re-sent after a crash or timeout)")
         owed = {(incident, 0) for group in self.load.first_accepted for incident in groups.get(group, ())}
         owed |= {(due.incident_id, due.level) for due in self.escalations}
         if unexpected := [key for key in first if key not in owed]:

@@ -7,8 +7,11 @@ to answer, or run `slow`: it reads the request and then answers one byte a secon
 hostile or broken endpoint.
 
 A page counts as delivered when the receiver answers 200: a request whose sender vanished before the
-answer (killed mid-request) is dropped, as a server aborts a handler on disconnect, so a page counted
-twice is one the platform sent again after it had been acknowledged.
+answer (killed mid-request) is dropped, as a server aborts a handler on disconnect. Like a receiver that
+honours `Idempotency-Key` (notification-service sends the notification's id on every attempt), a
+request repeating a key already answered is answered 200 again and counted in `resent`, not shown as a
+second page: that is the at-least-once re-send after a crash between a 200 and its record. A page
+counted twice is one the platform sent again as a *different* notification.
 """
 
 import asyncio
@@ -37,6 +40,7 @@ class Receiver:
     latency: float = 0.0
     deliveries: list[Delivery] = field(default_factory=list)
     requests: int = 0  # every request read, including the ones a slow receiver never answers
+    resent: int = 0  # requests repeating an Idempotency-Key already answered 200
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -44,6 +48,7 @@ class Receiver:
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task] = set()
         self._lock = threading.Lock()
+        self._keys: set[str] = set()
 
     @property
     def url(self) -> str:
@@ -86,7 +91,8 @@ class Receiver:
         task = asyncio.current_task()
         self._connections.add(task)
         try:
-            while (body := await _read_request(reader)) is not None:
+            while (request := await _read_request(reader)) is not None:
+                key, body = request
                 self.requests += 1
                 try:
                     payload = json.loads(body)
@@ -102,7 +108,11 @@ class Receiver:
                 if reader.at_eof() or reader.exception() is not None:
                     return  # the sender is gone: nobody got the answer
                 with self._lock:
-                    self.deliveries.append(Delivery(self.now(), payload))
+                    if key is not None and key in self._keys:
+                        self.resent += 1
+                    else:
+                        self._keys.update([key] if key is not None else [])
+                        self.deliveries.append(Delivery(self.now(), payload))
                 writer.write(OK)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
@@ -112,15 +122,15 @@ class Receiver:
             writer.transport.abort()
 
 
-async def _read_request(reader: asyncio.StreamReader) -> bytes | None:
-    """One request's body; None when the peer closed the connection."""
+async def _read_request(reader: asyncio.StreamReader) -> tuple[str | None, bytes] | None:
+    """One request's Idempotency-Key (if any) and body; None when the peer closed the connection."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError:
         return None
     lines = head.decode("latin-1").split("\r\n")[1:]
     headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines if line)}
-    return await reader.readexactly(int(headers.get("content-length", "0")))
+    return headers.get("idempotency-key"), await reader.readexactly(int(headers.get("content-length", "0")))
 
 
 async def _trickle(writer: asyncio.StreamWriter) -> None:

@@ -38,7 +38,12 @@ class Settings(ServiceSettings):
     # One attempt (connect, send, read the answer) is cut off after this long, however slowly a
     # receiver trickles bytes; several workers deliver side by side, each with a lease on its row.
     delivery_attempt_timeout_seconds: float = Field(default=10.0, gt=0)
-    delivery_workers: int = Field(default=4, ge=1, le=64)
+    delivery_workers: int = Field(default=8, ge=1, le=64)
+    # Lanes (notification.lanes): at most this many attempts to one destination (webhook host, SMTP relay)
+    # run at once on a replica; a destination whose attempt ran longer than DELIVERY_STALL_SECONDS gets
+    # one at a time for the next 5 minutes. The other workers keep delivering everyone else's pages.
+    delivery_max_per_destination: int = Field(default=4, ge=1, le=64)
+    delivery_stall_seconds: float = Field(default=2.0, gt=0)
     delivery_lease_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("webhook_url", "smtp_username", "smtp_password", mode="before")

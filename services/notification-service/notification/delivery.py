@@ -1,8 +1,9 @@
 """Accepting notifications and delivering them: a durable outbox in PostgreSQL.
 
 `accept` commits the notification as `pending` (due now) before anything is sent, so a crash or a
-restart loses nothing. Delivery runs on several workers per replica (`Dispatcher.deliver_due`); none of
-them holds a lock or an open transaction while it sends:
+restart loses nothing. Delivery runs on several workers per replica (`Dispatcher.deliver_due`), each attempt in its destination's
+lane (`notification.lanes`: a slow receiver holds only a few workers); none of them holds a lock or an
+open transaction while it sends:
 
 1. claim: one short transaction leases the due row (`platform_common.outbox.take`: `FOR UPDATE SKIP
    LOCKED`, then its `next_attempt_at` moves to the lease's end) and commits;
@@ -25,12 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import RowMapping
+from sqlalchemy import RowMapping, func
 from sqlalchemy.orm import Session, sessionmaker
 
 from notification import reports, service
 from notification.channels import Channel, DeliveryError, Notification
 from notification.incidents import IncidentState, incident_state
+from notification.lanes import Lanes
 from notification.metrics import count_attempt, count_cancelled
 from notification.retries import CANCELLED, SENT, Decision, RetryPolicy
 from notification.schemas import Destination, NotifyRequest
@@ -74,7 +76,8 @@ def accept(
         return _replay(existing, data), False
     if problems := _recipient_problems(data, channels):
         raise InvalidInput("Request validation failed", details=problems)
-    row = service.create(session, data=data, idempotency_key=idempotency_key, now=now)
+    destination = channels[data.channel].destination(data.recipient)
+    row = service.create(session, data=data, destination=destination, idempotency_key=idempotency_key, now=now)
     if row is None:  # a concurrent request with the same key committed first
         session.rollback()
         return _replay(service.get_by_idempotency_key(session, key=idempotency_key or ""), data), False
@@ -88,6 +91,10 @@ def _replay(existing: RowMapping, data: NotifyRequest) -> RowMapping:
     return existing
 
 
+def _lane(row: RowMapping) -> str:
+    return row["destination"] or row["channel"]  # rows stored before lanes_0001 are laned by channel
+
+
 @dataclass
 class Dispatcher:
     session_factory: sessionmaker[Session]
@@ -95,22 +102,33 @@ class Dispatcher:
     policy: RetryPolicy
     incidents: ServiceClient
     lease_seconds: float
+    lanes: Lanes
     clock: Clock = utcnow
 
     def deliver_due(self) -> int:
-        """Deliver notifications that are due, at most MAX_DELIVERIES_PER_CYCLE; returns how many were handled."""
-        return outbox.drain(
-            self.session_factory,
-            notifications,
-            self.deliver,
-            clock=self.clock,
-            lease_seconds=self.lease_seconds,
-            limit=MAX_DELIVERIES_PER_CYCLE,
-        )
+        """Deliver notifications that are due, at most MAX_DELIVERIES_PER_CYCLE, each in its destination's
+        lane (`notification.lanes`); returns how many were handled. No transaction is open while sending."""
+        handled = 0
+        while handled < MAX_DELIVERIES_PER_CYCLE and (claimed := self.lanes.claim(self._take, _lane)) is not None:
+            row, ticket = claimed
+            try:
+                self.deliver(row)
+            finally:
+                self.lanes.release(ticket)
+            handled += 1
+        return handled
 
     def claim(self) -> RowMapping | None:
         """Lease the notification that has been due longest (committed: no lock is held afterwards)."""
-        return outbox.take(self.session_factory, notifications, now=self.clock(), lease_seconds=self.lease_seconds)
+        return self._take([])
+
+    def _take(self, full: list[str]) -> RowMapping | None:
+        """Lease the notification due longest whose destination's lane has room."""
+        where = func.coalesce(notifications.c.destination, notifications.c.channel).not_in(full) if full else None
+        return outbox.take(self.session_factory, notifications, now=self.clock(), lease_seconds=self.lease_seconds, where=where)
+
+    def destination(self, channel: str, recipient: str) -> str:
+        return self.channels[channel].destination(recipient)
 
     def deliver(self, row: RowMapping) -> None:
         """One attempt at a leased notification, and its outcome recorded."""
@@ -162,7 +180,7 @@ class Dispatcher:
             if decision.report:
                 reports.queue(session, kind=decision.report, notification=row, error=error, attempts=row["attempts"] + 1, now=attempted_at)
             if decision.starts_fallback:
-                service.create_fallback(session, parent=row, now=attempted_at)
+                service.create_fallback(session, parent=row, destination_of=self.destination, now=attempted_at)
             session.commit()
         return True
 

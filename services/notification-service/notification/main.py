@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from notification.channels import build_channels
 from notification.config import Settings, get_settings
 from notification.delivery import Clock, Dispatcher
+from notification.lanes import Lanes
 from notification.metrics import FAILING
 from notification.reports import Reporter
 from notification.retries import RetryPolicy
@@ -28,6 +29,7 @@ def _startup(settings: Settings, clock: Clock):
             RetryPolicy.from_settings(settings),
             app.state.incidents,
             lease_seconds=settings.delivery_lease_seconds,
+            lanes=Lanes(settings.delivery_max_per_destination, settings.delivery_stall_seconds),
             clock=clock,
         )
         interval = settings.delivery_interval_seconds

@@ -3,6 +3,7 @@
 Callers own the transaction: these functions never commit.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -31,7 +32,7 @@ def get_by_idempotency_key(session: Session, *, key: str) -> RowMapping | None:
     return session.execute(select(notifications).where(notifications.c.idempotency_key == key)).mappings().first()
 
 
-def create(session: Session, *, data: NotifyRequest, idempotency_key: str | None, now: datetime) -> RowMapping | None:
+def create(session: Session, *, data: NotifyRequest, destination: str, idempotency_key: str | None, now: datetime) -> RowMapping | None:
     """Insert a pending notification, due now (or at `not_before`). None when another request already
     holds the idempotency key."""
     statement = pg_insert(notifications).values(
@@ -46,6 +47,7 @@ def create(session: Session, *, data: NotifyRequest, idempotency_key: str | None
         next_attempt_at=max(now, data.not_before) if data.not_before else now,
         not_before=data.not_before,
         fallbacks=[fallback.model_dump(mode="json") for fallback in data.fallbacks],
+        destination=destination[:300],
     )
     if idempotency_key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=[notifications.c.idempotency_key])
@@ -131,9 +133,10 @@ def record_cancelled(session: Session, *, notification: RowMapping, now: datetim
     return outbox.record(session, notifications, notification, **values)
 
 
-def create_fallback(session: Session, *, parent: RowMapping, now: datetime) -> None:
+def create_fallback(session: Session, *, parent: RowMapping, destination_of: Callable[[str, str], str], now: datetime) -> None:
     """Queue the parent's first fallback (carrying the rest of its fallbacks) as a notification of its
-    own, due now. Idempotent: its key is derived from the parent, so a second call adds nothing."""
+    own, due now. Idempotent: its key is derived from the parent, so a second call adds nothing.
+    `destination_of(channel, recipient)` names its lane."""
     if not parent["fallbacks"]:
         return
     first, *rest = parent["fallbacks"]
@@ -149,6 +152,7 @@ def create_fallback(session: Session, *, parent: RowMapping, now: datetime) -> N
         next_attempt_at=now,
         fallbacks=rest,
         fallback_of=parent["id"],
+        destination=destination_of(first["channel"], first["recipient"])[:300],
     )
     session.execute(statement.on_conflict_do_nothing(index_elements=[notifications.c.idempotency_key]))
 

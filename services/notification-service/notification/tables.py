@@ -31,6 +31,7 @@ notifications = Table(
     Column("fallbacks", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # [{channel, recipient}], in order
     Column("fallback_of", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.notifications.id", ondelete="SET NULL")),
     Column("not_before", DateTime(timezone=True)),  # a delayed notification rule (apprise_0001); cancelled if acknowledged by then
+    Column("destination", String(300)),  # where an attempt connects: its lane (lanes_0001, notification.lanes)
 )
 
 # Every delivery attempt with its outcome, in order.

@@ -151,6 +151,18 @@ def test_receiver_refusing_with_4xx_fails_at_once_but_429_is_retried(client, rec
     assert _detail(client, throttled["id"])["status"] == "pending"
 
 
+def test_every_attempt_at_a_notification_carries_its_id_as_idempotency_key(client, clock, receiver, notify, deliver):
+    """A receiver that honours the key shows the page once, even when it is sent again (at least once)."""
+    receiver.status = 503
+    created = notify(client, channel="webhook", recipient=receiver.url)
+    deliver(client)
+    receiver.status = 200
+    clock.advance(10)
+    deliver(client)
+    assert [(r["status"], r["headers"]["idempotency-key"]) for r in receiver.requests] == [(503, created["id"]), (200, created["id"])]
+    assert _detail(client, created["id"])["status"] == "sent"
+
+
 def test_smtp_550_fails_at_once_and_smtp_down_is_retried(make_client, inbox, notify, deliver):
     inbox.refuse.add("ghost@example.com")
     client = make_client(smtp_port=inbox.port)

@@ -18,26 +18,38 @@ SLOW_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\
 
 
 class HostileReceiver:
-    """Accepts one webhook POST, then answers with `feed(connection)` until the client hangs up or the test stops it."""
+    """Accepts webhook POSTs, each answered with `feed(connection)` until the client hangs up or the test stops it."""
 
     def __init__(self, feed: Callable[["HostileReceiver", socket.socket], None]) -> None:
         self._feed = feed
         self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.1)
         self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
         self.connected = threading.Event()
+        self.connections = 0  # requests received so far
         self.hung_up = threading.Event()  # the client closed the connection before the answer was complete
         self.finished = threading.Event()  # the whole answer was sent
         self.stopped = threading.Event()
         self.sent = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._threads: list[threading.Thread] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
-    def _serve(self) -> None:
-        connection, _ = self._server.accept()
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            self._threads.append(threading.Thread(target=self._serve, args=(connection,), daemon=True))
+            self._threads[-1].start()
+
+    def _serve(self, connection: socket.socket) -> None:
         with connection:
             request = b""
             while b"\r\n\r\n" not in request:
                 request += connection.recv(65536)
+            self.connections += 1
             self.connected.set()
             self._feed(self, connection)
 
@@ -51,7 +63,8 @@ class HostileReceiver:
 
     def stop(self) -> None:
         self.stopped.set()
-        self._thread.join(timeout=10)
+        for thread in [self._thread, *self._threads]:
+            thread.join(timeout=10)
         self._server.close()
 
 
@@ -137,6 +150,34 @@ def test_a_slow_receiver_does_not_delay_pages_to_others(make_client, hostile, re
     assert (still["status"], still["attempts"]) == ("pending", 0)
     assert sorted(r["json"]["notification_id"] for r in receiver.requests) == sorted(healthy)
     slow.stop()  # the slow attempt ends (connection closed), so the app can stop its workers
+
+
+def test_a_slow_receiver_holds_only_its_own_lane(make_client, hostile, receiver, notify):
+    """Four pages to one slow receiver and two workers per destination: two attempts reach it, the
+    other two wait their turn (not attempted), and the pages to the healthy receiver go out meanwhile."""
+    slow = hostile(trickle)
+    client = make_client(
+        background_workers=True,
+        delivery_workers=4,
+        delivery_max_per_destination=2,
+        delivery_stall_seconds=60,
+        delivery_interval_seconds=0.05,
+        delivery_attempt_timeout_seconds=30,
+        delivery_lease_seconds=60,
+    )
+    stuck = [notify(client, channel="webhook", recipient=slow.url, message=f"slow {i}")["id"] for i in range(4)]
+    _wait_for(lambda: slow.connections == 2, "two attempts at the slow receiver")
+
+    healthy = [notify(client, channel="webhook", recipient=receiver.url, message=f"page {i}")["id"] for i in range(5)]
+    _wait_for(lambda: len(receiver.requests) == 5, "delivery of the pages to the healthy receiver")
+
+    assert slow.connections == 2, "the slow receiver's lane let a third attempt in"
+    waiting = [client.get(f"/api/v1/notifications/{id_}").json() for id_ in stuck]
+    assert [(row["status"], row["attempts"]) for row in waiting] == [("pending", 0)] * 4
+    assert sorted(r["json"]["notification_id"] for r in receiver.requests) == sorted(healthy)
+    lanes = client.app.state.dispatcher.lanes
+    assert lanes.in_flight(f"webhook {slow.url.removesuffix('/hook')}") == 2
+    slow.stop()
 
 
 def test_an_endless_answer_is_read_only_up_to_the_cap_and_the_status_counts(make_client, hostile, notify, deliver):

@@ -38,8 +38,15 @@ def _startup(settings: Settings):
         app.state.handoff_notifier = HandoffNotifier(
             app.state.session_factory, app.state.notifier, settings.page_channels, utcnow, settings.escalation_max_backoff_seconds
         )
+        interval = settings.escalation_interval_seconds
+        deliverers = [
+            PeriodicWorker(f"escalation-delivery-{number}", interval, app.state.escalation_engine.deliverer.deliver_due)
+            for number in range(settings.escalation_delivery_workers)
+        ]
+        app.state.escalation_engine.wake_deliverers = lambda: [worker.wake() for worker in deliverers]
         return [
-            PeriodicWorker("escalation", settings.escalation_interval_seconds, app.state.escalation_engine.run_cycle),
+            PeriodicWorker("escalation", interval, app.state.escalation_engine.run_cycle),
+            *deliverers,
             PeriodicWorker("handoffs", settings.handoff_check_seconds, app.state.handoff_notifier.run_cycle),
             PeriodicWorker("identity-housekeeping", 300, lambda: _housekeeping(app)),
         ]

@@ -11,13 +11,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Header, Request, Response
+from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine, select, text
 
 from oncall import service
+from oncall.config import Settings
 from oncall.engine import EscalationEngine
 from oncall.engine.delivery import LEASE_SECONDS
 from oncall.engine.due import due_levels
+from oncall.main import create_app
 from oncall.schemas import ScheduleCreate
 from oncall.tables import escalations
 from platform_common.clock import utcnow
@@ -302,3 +305,23 @@ def test_without_the_view_nothing_is_claimed_but_claimed_levels_are_still_delive
         with clean_db.begin() as connection:
             connection.execute(text("ALTER VIEW incident_management.escalation_candidates_hidden RENAME TO escalation_candidates"))
     assert [r["status"] for r in rows(clean_db)] == ["paged"]
+
+
+def test_claimed_levels_wake_the_delivery_workers_and_a_quiet_cycle_does_not(team_schedule, engines, open_incident, notifier, clock):
+    """Claimed escalations are delivered side by side: the claiming cycle wakes the delivery workers."""
+    woken: list[int] = []
+    engine = engines("http://127.0.0.1:9", notifier[1])
+    engine.wake_deliverers = lambda: woken.append(1)
+    open_incident()
+    assert engine.claim_due() == 0 and engine.run_cycle()["claimed"] == 0
+    assert woken == []
+    clock.advance(minutes=16)
+    assert engine.run_cycle()["claimed"] == 1
+    assert woken == [1]
+
+
+def test_a_replica_runs_the_configured_number_of_escalation_delivery_workers(database_url, clean_db):
+    settings = Settings(database_url=database_url, environment="test", background_workers=False, escalation_delivery_workers=3)
+    with TestClient(create_app(settings)) as client:
+        names = [worker.name for worker in client.app.state.workers]
+    assert names[:4] == ["escalation", "escalation-delivery-0", "escalation-delivery-1", "escalation-delivery-2"]

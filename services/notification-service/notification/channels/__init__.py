@@ -10,6 +10,7 @@ a bug and propagates (the attempt is rolled back and the worker logs it).
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from notification.config import Settings
@@ -26,6 +27,16 @@ class Notification:
     message: str
 
 
+def url_destination(channel: str, url: str) -> str:
+    """A URL's destination: the channel, scheme, host and port (no path, user or secret)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{channel} {parts.scheme.lower()}://{(parts.hostname or '').lower()}" + (f":{port}" if port else "")
+
+
 class DeliveryError(Exception):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
@@ -35,6 +46,9 @@ class DeliveryError(Exception):
 class Channel(Protocol):
     def recipient_problem(self, recipient: str) -> str | None:
         """Why this recipient can never be delivered to with the current configuration (None: it can)."""
+
+    def destination(self, recipient: str) -> str:
+        """Where an attempt to this recipient connects (its lane: `notification.lanes`)."""
 
     def send(self, notification: Notification) -> None:
         """Deliver, or raise DeliveryError."""

@@ -30,7 +30,7 @@ import urllib3.util.connection
 from apprise import Apprise
 
 from notification import apprise_urls
-from notification.channels import DeliveryError, Notification
+from notification.channels import DeliveryError, Notification, url_destination
 from notification.egress import EgressPolicy, EgressRefused
 
 MAX_PARALLEL_SENDS = 4
@@ -101,6 +101,9 @@ class AppriseChannel:
 
     def recipient_problem(self, recipient: str) -> str | None:
         return apprise_urls.url_problem(recipient)
+
+    def destination(self, recipient: str) -> str:
+        return url_destination("apprise", recipient)
 
     def send(self, notification: Notification) -> None:
         service = apprise_urls.scheme(notification.recipient)

@@ -11,6 +11,9 @@ class MockChannel:
     def recipient_problem(self, recipient: str) -> str | None:
         return None
 
+    def destination(self, recipient: str) -> str:
+        return "mock"
+
     def send(self, notification: Notification) -> None:
         logger.info(
             "mock notification %s to %s for incident %s: %s",

@@ -14,12 +14,15 @@ from typing import Any
 
 import httpcore
 
-from notification.channels import DeliveryError, Notification, outbound
+from notification.channels import DeliveryError, Notification, outbound, url_destination
 from notification.egress import EgressPolicy, EgressRefused
 from notification.schemas import looks_like_url
 
 RETRYABLE_4XX = frozenset({408, 425, 429})
 HEADERS = (("Content-Type", "application/json"), ("User-Agent", "incident-platform-notifier"))
+# Every attempt at one notification carries the same key: a receiver that honours it shows the page once,
+# even when an attempt is made again because its outcome could not be recorded (delivery is at least once).
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def build_payload(notification: Notification) -> dict[str, Any]:
@@ -50,13 +53,18 @@ class WebhookChannel:
             return "not an http(s) URL, and no WEBHOOK_URL is configured to send named recipients to"
         return None
 
+    def destination(self, recipient: str) -> str:
+        url = self.target_url(recipient)
+        return url_destination("webhook", url) if url else "webhook"
+
     def send(self, notification: Notification) -> None:
         url = self.target_url(notification.recipient)
         if url is None:
             raise DeliveryError("no WEBHOOK_URL configured", permanent=True)
         body = json.dumps(build_payload(notification)).encode()
+        headers = (*HEADERS, (IDEMPOTENCY_HEADER, str(notification.id)))
         try:
-            status = outbound.post(url, body, headers=HEADERS, policy=self.policy, timeout=self.timeout)
+            status = outbound.post(url, body, headers=headers, policy=self.policy, timeout=self.timeout)
         except EgressRefused as exc:
             raise DeliveryError(f"destination refused: {exc}", permanent=True) from exc
         except httpcore.TimeoutException as exc:

@@ -38,13 +38,17 @@ class EscalationEngine:
     clock: Callable[[], datetime] = utcnow
     batch_size: int = BATCH_SIZE
     deliverer: Deliverer = field(init=False)
+    # Starts the delivery workers at once (main.py sets it): claimed levels are delivered side by side.
+    wake_deliverers: Callable[[], object] = lambda: None
 
     def __post_init__(self) -> None:
         self.deliverer = Deliverer(self.session_factory, self.incidents, self.notifier, self.channels, self.max_backoff_seconds, self.clock)
 
     def run_cycle(self) -> dict[str, int]:
-        """Claim every level that fell due, then deliver pending ones."""
+        """Claim every level that fell due, then deliver pending ones (with the delivery workers)."""
         claimed = self.claim_due()
+        if claimed:
+            self.wake_deliverers()
         delivered = self.deliverer.deliver_due()
         return {"claimed": claimed, "delivered": delivered}
 
