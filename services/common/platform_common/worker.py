@@ -7,6 +7,7 @@ A running worker records when its last cycle finished, so readiness can tell the
 died, or no cycle finished within `max(3 × interval, 30 s)` (a step hangs), is a `problem()`.
 """
 
+import itertools
 import logging
 import threading
 import time
@@ -80,3 +81,16 @@ class PeriodicWorker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+class WorkerGroup:
+    """`count` workers running the same step side by side (an outbox drained with leases). `wake` starts
+    the next one in turn rather than all of them: one new row needs one worker, and a busy one takes the
+    row as soon as its current one is done (its cycle goes on while rows are due)."""
+
+    def __init__(self, name: str, count: int, interval_seconds: float, step: Callable[[], object]) -> None:
+        self.workers = [PeriodicWorker(f"{name}-{number}", interval_seconds, step) for number in range(count)]
+        self._turns = itertools.count()
+
+    def wake(self) -> None:
+        self.workers[next(self._turns) % len(self.workers)].wake()

@@ -11,7 +11,7 @@ from platform_common import clock
 from platform_common.http import PeerUnavailable, ServiceClient
 from platform_common.settings import ServiceSettings
 from platform_common.severity import Severity, normalise_severity
-from platform_common.worker import PeriodicWorker
+from platform_common.worker import PeriodicWorker, WorkerGroup
 
 
 @pytest.mark.parametrize(
@@ -131,3 +131,23 @@ def test_worker_survives_a_failing_cycle_and_wakes_on_demand():
     assert ran_twice.wait(10)
     worker.stop()
     assert len(calls) == 2
+
+
+def test_a_worker_group_wakes_one_worker_at_a_time_in_turn():
+    ran: list[str] = []
+    done = threading.Semaphore(0)
+
+    def step():
+        ran.append(threading.current_thread().name)
+        done.release()
+
+    group = WorkerGroup("pager", 3, 3600, step)
+    assert [worker.name for worker in group.workers] == ["pager-0", "pager-1", "pager-2"]
+    for worker in group.workers:
+        worker.start()
+    for _ in range(4):
+        group.wake()
+        assert done.acquire(timeout=10)
+    for worker in group.workers:
+        worker.stop()
+    assert ran == ["pager-0", "pager-1", "pager-2", "pager-0"]

@@ -13,7 +13,7 @@ from incident_management.routes import router
 from platform_common.app import create_service_app
 from platform_common.http import ServiceClient
 from platform_common.pagelinks import PageLinker
-from platform_common.worker import PeriodicWorker
+from platform_common.worker import PeriodicWorker, WorkerGroup
 
 
 def _startup(settings: Settings):
@@ -41,8 +41,8 @@ def _startup(settings: Settings):
             settings.page_max_backoff_seconds,
             links=app.state.page_links,
         )
-        app.state.pager_worker = PeriodicWorker("pager", settings.page_interval_seconds, pager.deliver_due)
-        return [app.state.pager_worker]
+        app.state.pagers = WorkerGroup("pager", settings.pager_workers, settings.page_interval_seconds, pager.deliver_due)
+        return app.state.pagers.workers
 
     return startup
 

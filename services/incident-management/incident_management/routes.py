@@ -66,7 +66,7 @@ def create_incident(
     opened within that window instead (the `Correlation-Action` header says which happened)."""
     incident, opening = flows.open_incident(session, data=data, idempotency_key=idempotency_key, oncall=request.app.state.oncall)
     if opening == flows.Opening.CREATED:
-        request.app.state.pager_worker.wake()
+        request.app.state.pagers.wake()
     else:
         response.status_code = status.HTTP_200_OK
     if data.correlation_window_seconds is not None:

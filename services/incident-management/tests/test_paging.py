@@ -30,7 +30,7 @@ def paging_client(database_url, clean_db, peers) -> Iterator[TestClient]:
 
 
 def deliver(client: TestClient) -> None:
-    client.app.state.pager_worker.run_once()
+    client.app.state.pagers.workers[0].run_once()
 
 
 def test_new_incident_is_assigned_to_the_primary_and_paged_on_every_channel(paging_client, peers):
@@ -85,3 +85,8 @@ def test_a_refused_page_is_marked_failed_not_retried(paging_client, peers):
     deliver(paging_client)
     assert stand_in.notifications == []
     assert paging_client.get(f"/api/v1/incidents/{incident['id']}/timeline").json()[-1]["kind"] == "page_failed"
+
+
+def test_a_replica_sends_pages_with_the_configured_number_of_pager_workers(database_url, clean_db):
+    with TestClient(incident_app(database_url, pager_workers=3)) as client:
+        assert [worker.name for worker in client.app.state.workers] == ["pager-0", "pager-1", "pager-2"]

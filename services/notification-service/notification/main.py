@@ -15,7 +15,7 @@ from notification.routes import router
 from platform_common.app import create_service_app
 from platform_common.clock import utcnow
 from platform_common.http import peer_client
-from platform_common.worker import PeriodicWorker
+from platform_common.worker import PeriodicWorker, WorkerGroup
 
 
 def _startup(settings: Settings, clock: Clock):
@@ -33,13 +33,11 @@ def _startup(settings: Settings, clock: Clock):
             clock=clock,
         )
         interval = settings.delivery_interval_seconds
-        app.state.delivery_workers = [
-            PeriodicWorker(f"delivery-{number}", interval, app.state.dispatcher.deliver_due) for number in range(settings.delivery_workers)
-        ]
+        app.state.delivery_workers = WorkerGroup("delivery", settings.delivery_workers, interval, app.state.dispatcher.deliver_due)
         base, maximum = settings.delivery_retry_base_seconds, settings.delivery_retry_max_seconds
         app.state.reporter = Reporter(app.state.session_factory, app.state.incidents, base, maximum, clock)
         FAILING.watch(app.state.session_factory)
-        return [*app.state.delivery_workers, PeriodicWorker("timeline-reports", interval, app.state.reporter.report_due)]
+        return [*app.state.delivery_workers.workers, PeriodicWorker("timeline-reports", interval, app.state.reporter.report_due)]
 
     return startup
 

@@ -40,8 +40,7 @@ def notify(
     state = request.app.state
     row, created = delivery.accept(session, data=data, idempotency_key=idempotency_key, channels=state.channels, now=state.clock())
     if created:
-        for worker in state.delivery_workers:  # an idle one takes it at once
-            worker.wake()
+        state.delivery_workers.wake()
     else:
         response.status_code = status.HTTP_200_OK
     return NotificationOut.model_validate(row)

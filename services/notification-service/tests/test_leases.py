@@ -106,5 +106,5 @@ def test_a_leased_notification_is_skipped_by_other_workers_until_the_lease_runs_
 
 
 def test_each_replica_has_the_configured_number_of_delivery_workers(make_client):
-    assert len(make_client().app.state.delivery_workers) == 8
-    assert len(make_client(delivery_workers=2).app.state.delivery_workers) == 2
+    assert len(make_client().app.state.delivery_workers.workers) == 8
+    assert len(make_client(delivery_workers=2).app.state.delivery_workers.workers) == 2
