@@ -10,7 +10,7 @@ from alert_ingestion.schemas import AlertAccepted, AlertIn, AlertOut, Correlatio
 from platform_common.auth.policy import INGEST, VIEWER, PrincipalDep, requires
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
-from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
+from platform_common.pagination import TOTAL_COUNT_HEADER, KeysetPageDep
 from platform_common.validation import Text
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -53,13 +53,14 @@ async def receive_alert(
 def list_alerts(
     session: SessionDep,
     response: Response,
-    page: PageDep,
+    page: KeysetPageDep,
     service_: Annotated[Text | None, Query(alias="service", max_length=200)] = None,
     severity: SeverityIn | None = None,
     incident_id: UUID | None = None,
     status_: Annotated[CorrelationStatus | None, Query(alias="status")] = None,
 ) -> list[AlertOut]:
-    """Alerts, newest first, filtered by service, severity, incident and correlation status."""
+    """Alerts, newest first, filtered by service, severity, incident and correlation status. A full page
+    answers X-Next-Cursor: `cursor=<it>` is the next page, at any depth as fast as the first."""
     rows, total = service.list_(session, service=service_, severity=severity, incident_id=incident_id, status=status_, page=page)
     response.headers[TOTAL_COUNT_HEADER] = str(total)
     return [AlertOut.model_validate(row) for row in rows]

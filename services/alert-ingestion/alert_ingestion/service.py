@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from alert_ingestion.tables import alerts
 from platform_common.errors import NotFound
-from platform_common.pagination import Page, count_total
+from platform_common.pagination import Page, count_total, newest_first, set_next_cursor
 
 
 def _out(row: RowMapping) -> dict:
@@ -34,11 +34,6 @@ def list_(
     if status is not None:
         filters.append(alerts.c.status == status)
     total = count_total(session, select(alerts).where(*filters), page)
-    rows = (
-        session.execute(
-            select(alerts).where(*filters).order_by(alerts.c.received_at.desc(), alerts.c.id).limit(page.limit).offset(page.offset)
-        )
-        .mappings()
-        .all()
-    )
+    rows = session.execute(newest_first(select(alerts).where(*filters), page, at=alerts.c.received_at, id_=alerts.c.id)).mappings().all()
+    set_next_cursor(page, rows, at="received_at", id_="id")
     return [_out(row) for row in rows], total

@@ -25,7 +25,7 @@ from platform_common.auth.policy import INTERNAL, RESPONDER, VIEWER, PrincipalDe
 from platform_common.clock import utcnow
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
-from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
+from platform_common.pagination import TOTAL_COUNT_HEADER, KeysetPageDep
 from platform_common.validation import Text
 
 
@@ -79,12 +79,13 @@ def create_incident(
 def list_incidents(
     session: SessionDep,
     response: Response,
-    page: PageDep,
+    page: KeysetPageDep,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     severity: SeverityIn | None = None,
     service_: Annotated[Text | None, Query(alias="service", max_length=200)] = None,
 ) -> list[IncidentOut]:
-    """Incidents, newest first, filtered by status, severity and service; total in X-Total-Count."""
+    """Incidents, newest first, filtered by status, severity and service; total in X-Total-Count. A full
+    page answers X-Next-Cursor: `cursor=<it>` is the next page, at any depth as fast as the first."""
     rows, total = service.list_(session, status=status_, severity=severity, service=service_, page=page)
     response.headers[TOTAL_COUNT_HEADER] = str(total)
     return [IncidentOut.model_validate(row) for row in rows]

@@ -7,11 +7,13 @@ from uuid import UUID
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from incident_management.lifecycle import Status
+from platform_common.pagination import TOTAL_COUNT_CAP
 from platform_common.severity import Severity, normalise_severity
 from platform_common.validation import JsonObject, NonEmptyText
 
 NonEmpty = NonEmptyText
 SeverityIn = Annotated[Severity, BeforeValidator(normalise_severity)]
+DETAIL_ALERTS = 100  # the incident detail shows this many of its newest alerts
 
 
 class IncidentCreate(BaseModel):
@@ -117,7 +119,11 @@ class LinkedAlert(BaseModel):
 
 
 class IncidentDetail(IncidentOut):
-    alerts: list[LinkedAlert]
+    alerts: list[LinkedAlert] = Field(
+        description=f"its newest {DETAIL_ALERTS} alerts, oldest first; every one, paginated: alert-ingestion's "
+        "GET /api/v1/alerts?incident_id=<id>"
+    )
+    alerts_total: int = Field(description=f"how many alerts it has (counted up to {TOTAL_COUNT_CAP:,})")
     notes: list[NoteOut]
     timeline: list[TimelineEventOut]
 

@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from sqlalchemy import text
 
 INCIDENT = {"title": "Checkout 5xx > 10%", "service": "frontend-api", "severity": "high"}
 
@@ -170,3 +171,26 @@ def test_summary_and_metrics_endpoint(client):
     assert 'incidents_open{severity="critical"} 1.0' in text
     assert "incident_mttr_seconds_bucket" in text and "incident_mtta_seconds_count" in text
     assert 'incidents_created_total{service="frontend-api",severity="critical"}' in text
+
+
+def test_summary_averages_mtta_and_mttr_over_every_incident_that_has_them(client, clean_db):
+    rows = [
+        ("resolved", "high", 60, 600),
+        ("resolved", "low", 120, 1200),
+        ("acknowledged", "high", 30, None),
+        ("open", "medium", None, None),
+    ]
+    with clean_db.begin() as connection:
+        for status_, severity, mtta, mttr in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO incident_management.incidents (title, service, severity, status, created_at, updated_at, "
+                    "mtta_seconds, mttr_seconds) VALUES ('t', 'svc', :severity, :status, now(), now(), :mtta, :mttr)"
+                ),
+                {"status": status_, "severity": severity, "mtta": mtta, "mttr": mttr},
+            )
+    summary = client.get("/api/v1/incidents/summary").json()
+    assert summary["by_status"] == {"open": 1, "acknowledged": 1, "in_progress": 0, "resolved": 2}
+    assert summary["open_by_severity"] == {"critical": 0, "high": 1, "medium": 1, "low": 0}
+    assert summary["mtta_avg_seconds"] == 70.0  # (60 + 120 + 30) / 3
+    assert summary["mttr_avg_seconds"] == 900.0

@@ -86,7 +86,9 @@ function render(incident) {
   $("#timeline").replaceChildren(...incident.timeline.map(timelineItem));
 
   const alerts = incident.alerts || [];
-  $("#alert-count").textContent = `(${alerts.length})`;
+  const total = incident.alerts_total ?? alerts.length;
+  // The detail carries the newest alerts only; the count is all of them.
+  $("#alert-count").textContent = total > alerts.length ? `(newest ${alerts.length} of ${total})` : `(${total})`;
   $("tbody", $("#alerts")).replaceChildren(...[...alerts].reverse().map(alertRow));
   $("#alerts").hidden = alerts.length === 0;
   showState($("#alerts-state"), alerts.length ? "" : "No alerts linked (the incident was opened directly).");
