@@ -1,11 +1,37 @@
--- wrk script for bench/ingest: POSTs alerts spread over SERVICES x 4 severities and counts answers.
+-- wrk script of the benchmarks (bench/support/wrk.py): POSTs one alert per request and counts answers.
+--   BENCH_TARGET            platform (default: POST /api/v1/alerts, 201 counts) or alertmanager
+--                           (POST /api/v2/alerts, 200 counts; each alert has labels of its own, so each
+--                           request is a new alert in Alertmanager's memory, as each is a new row here)
+--   BENCH_SERVICES          alerts spread over SERVICES x 4 severities (default 20) ...
+--   BENCH_SERVICE           ... or all for this one service, with BENCH_SEVERITY (default critical)
+--   BENCH_RATE, BENCH_COUNT paced: COUNT alerts in all at RATE alerts/s (each thread its share), then idle
+--   BENCH_INTEGRATION_KEY   sent as a Bearer credential on every request
+local ffi = require("ffi")
+ffi.cdef [[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock, bench_timespec *now);
+]]
+local clock = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, clock) -- CLOCK_MONOTONIC
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
+
+local alertmanager = os.getenv("BENCH_TARGET") == "alertmanager"
 local services = tonumber(os.getenv("BENCH_SERVICES") or "20")
-local key = os.getenv("BENCH_INTEGRATION_KEY")  -- set: every request authenticates with it
+local service = os.getenv("BENCH_SERVICE")
+local fixed_severity = os.getenv("BENCH_SEVERITY") or "critical"
+local rate = tonumber(os.getenv("BENCH_RATE") or "0")
+local count = tonumber(os.getenv("BENCH_COUNT") or "0")
+local key = os.getenv("BENCH_INTEGRATION_KEY")
 local headers = {["Content-Type"] = "application/json"}
 if key and key ~= "" then headers["Authorization"] = "Bearer " .. key end
+local path = alertmanager and "/api/v2/alerts" or "/api/v1/alerts"
+local accepted_status = alertmanager and 200 or 201
 local severities = {"critical", "high", "medium", "low"}
 local threads = {}
 local counter = 0
+local scheduled = 0
 created = 0
 other = 0
 
@@ -14,27 +40,63 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- Paced: of THREADS threads, each sends its share of COUNT, its k-th request due k / (RATE / THREADS) s
+-- after its first; a thread stops once its share is answered (wrk itself ends after its duration).
+local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
+local answered = 0
+started = 0 -- ms, the thread's first request and last answer (monotonic): `busy_us` in the figures
+last = 0
+local function share()
+  return math.floor(count / nthreads) + ((id < count % nthreads) and 1 or 0)
+end
+
+if rate > 0 then -- defined only when pacing: wrk then waits on a timer before every request
+  function delay()
+    if started == 0 then started = now_ms() end
+    if scheduled >= share() then return 3600000 end
+    local due = started + scheduled * 1000 / (rate / nthreads)
+    scheduled = scheduled + 1
+    return math.max(0, math.floor(due - now_ms()))
+  end
+end
+
 function request()
   counter = counter + 1
   local n = counter * 7 + id
-  local body = string.format(
-    '{"service":"bench-%d","severity":"%s","message":"bench alert %d-%d","labels":{"bench":"true"}}',
-    n % services, severities[(math.floor(n / services) % 4) + 1], id, counter)
-  return wrk.format("POST", "/api/v1/alerts", headers, body)
+  local name = service or string.format("bench-%d", n % services)
+  local severity = service and fixed_severity or severities[(math.floor(n / services) % 4) + 1]
+  local body
+  if alertmanager then
+    body = string.format(
+      '[{"labels":{"alertname":"bench","service":"%s","severity":"%s","bench_id":"%d-%d"},"annotations":{"summary":"bench alert %d-%d"}}]',
+      name, severity, id, counter, id, counter)
+  else
+    body = string.format(
+      '{"service":"%s","severity":"%s","message":"bench alert %d-%d","labels":{"bench":"true"}}', name, severity, id, counter)
+  end
+  return wrk.format("POST", path, headers, body)
 end
 
 function response(status, headers, body)
-  if status == 201 then created = created + 1 else other = other + 1 end
+  if status == accepted_status then created = created + 1 else other = other + 1 end
+  if rate > 0 then
+    answered = answered + 1
+    last = now_ms()
+    if answered >= share() then wrk.thread:stop() end
+  end
 end
 
 function done(summary, latency, requests)
-  local ok, failed = 0, 0
+  local ok, failed, first, final = 0, 0, math.huge, 0
   for _, thread in ipairs(threads) do
     ok = ok + thread:get("created")
     failed = failed + thread:get("other")
+    if thread:get("started") > 0 then first = math.min(first, thread:get("started")) end
+    final = math.max(final, thread:get("last"))
   end
+  local busy = (final > 0) and (final - first) * 1000 or 0
   io.write(string.format(
-    'BENCH {"created": %d, "other": %d, "errors": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}\n',
+    'BENCH {"created": %d, "other": %d, "errors": %d, "duration_us": %d, "busy_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}\n',
     ok, failed, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.duration, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+    summary.duration, busy, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end

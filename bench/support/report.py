@@ -1,0 +1,59 @@
+"""The resource report every benchmark prints at its end: each service's resident memory (VmRSS from
+/proc, summed over the process and any workers it started) and the byte size of its `/metrics`."""
+
+from pathlib import Path
+
+import httpx
+
+from platform_local.stack import Stack
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and every process below it (from /proc/<pid>/task/*/children)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                queue += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue  # the thread or process ended meanwhile
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and its descendants, in MB (VmRSS is in kB)."""
+    total_kb = 0
+    for member in _tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        total_kb += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total_kb / 1024
+
+
+def metrics_size(base_url: str) -> str:
+    try:
+        response = httpx.get(f"{base_url}/metrics", timeout=10)
+    except httpx.HTTPError as exc:
+        return f"unreachable ({type(exc).__name__})"
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
+    return f"{len(response.content):,} bytes"
+
+
+def resource_lines(stack: Stack, title: str = "resources at the end") -> list[str]:
+    """The report for the services of `stack` that were started, as printed lines."""
+    lines = [f"  {title}:", "    service                  RSS MB   /metrics"]
+    for name, process in stack.processes.items():
+        if process.poll() is not None:
+            lines.append(f"    {name:<22}  exited ({process.returncode})")
+            continue
+        lines.append(f"    {name:<22}  {rss_mb(process.pid):>6.1f}   {metrics_size(stack.url(name))}")
+    return lines
+
+
+def print_resources(stack: Stack, title: str = "resources at the end") -> None:
+    print("\n".join(resource_lines(stack, title)))
