@@ -35,6 +35,9 @@ bench-flood: install ## One alert for each of 3,000 services at once: new incide
 bench-bigdb: install ## 1,000,000 alerts and 100,000 incidents: p50/p99 of every listed read
 	.venv/bin/python bench/bigdb
 
+bench-retention: install ## Ingest p99 with retention removing 500,000 old alerts meanwhile, and without
+	.venv/bin/python bench/retention
+
 bench-faults: install ## The fault suite: nothing lost, nothing duplicated under faults (one table)
 	.venv/bin/python bench/faults
 
@@ -44,4 +47,4 @@ up: ## docker compose up -d (needs a Docker engine)
 down: ## docker compose down
 	docker compose down
 
-.PHONY: help install run test lint format bench bench-latency bench-storm bench-flood bench-bigdb bench-faults up down
+.PHONY: help install run test lint format bench bench-latency bench-storm bench-flood bench-bigdb bench-retention bench-faults up down

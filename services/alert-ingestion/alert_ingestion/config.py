@@ -2,6 +2,8 @@
 
 from functools import lru_cache
 
+from pydantic import Field
+
 from platform_common.settings import ServiceSettings
 
 
@@ -22,6 +24,9 @@ class Settings(ServiceSettings):
     # Where callers reach this service (e.g. https://pager.example.org), for the ping URLs it hands out;
     # unset: the base URL of the request that created the heartbeat.
     public_url: str | None = None
+    # Alerts received longer ago than this are removed by retention (never one still pending, still
+    # firing under a fingerprint or dedup key, or whose resolution is not yet reported); 0 keeps them all.
+    alert_retention_days: int = Field(default=90, ge=0)
 
 
 @lru_cache

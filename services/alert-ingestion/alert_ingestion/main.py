@@ -14,11 +14,13 @@ from alert_ingestion.heartbeats.monitor import HeartbeatMonitor
 from alert_ingestion.heartbeats.routes import router as heartbeats_router
 from alert_ingestion.metrics import SERVICES
 from alert_ingestion.resolution import ResolutionReporter
+from alert_ingestion.retention import ALERTS
 from alert_ingestion.routes import router
 from alert_ingestion.routing.routes import routers as routing_routers
 from alert_ingestion.webhooks import router as webhooks_router
 from platform_common.app import create_service_app
 from platform_common.http import peer_client
+from platform_common.retention import RetentionWorker
 from platform_common.worker import PeriodicWorker
 
 
@@ -36,6 +38,9 @@ def _startup(settings: Settings):
             PeriodicWorker("pending-alerts", settings.pending_retry_seconds, app.state.correlator.correlate_pending),
             app.state.resolution_worker,
             PeriodicWorker("heartbeats", settings.heartbeat_check_seconds, monitor.check),
+            RetentionWorker(
+                app.state.engine, [ALERTS], max_age_days=settings.alert_retention_days, interval_seconds=settings.retention_interval_seconds
+            ),
         ]
 
     return startup

@@ -38,6 +38,8 @@ class ServiceSettings(BaseSettings):
     service_token: str = LOCAL_SERVICE_TOKEN
     # How long a resolved credential is trusted before it is looked up again (revocation delay).
     auth_cache_seconds: float = Field(default=2.0, ge=0, le=5)
+    # How often retention (platform_common.retention) looks for rows older than a service's retention age.
+    retention_interval_seconds: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_local_defaults_in_production(self) -> "ServiceSettings":

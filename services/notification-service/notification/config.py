@@ -45,6 +45,9 @@ class Settings(ServiceSettings):
     delivery_max_per_destination: int = Field(default=4, ge=1, le=64)
     delivery_stall_seconds: float = Field(default=2.0, gt=0)
     delivery_lease_seconds: float = Field(default=30.0, gt=0)
+    # Finished notifications (and their attempts) older than this are removed by retention; pending ones
+    # never are. 0 keeps them all.
+    notification_retention_days: int = Field(default=90, ge=0)
 
     @field_validator("webhook_url", "smtp_username", "smtp_password", mode="before")
     @classmethod

@@ -10,11 +10,13 @@ from notification.delivery import Clock, Dispatcher
 from notification.lanes import Lanes
 from notification.metrics import FAILING
 from notification.reports import Reporter
+from notification.retention import NOTIFICATIONS
 from notification.retries import RetryPolicy
 from notification.routes import router
 from platform_common.app import create_service_app
 from platform_common.clock import utcnow
 from platform_common.http import peer_client
+from platform_common.retention import RetentionWorker
 from platform_common.worker import PeriodicWorker, WorkerGroup
 
 
@@ -37,7 +39,14 @@ def _startup(settings: Settings, clock: Clock):
         base, maximum = settings.delivery_retry_base_seconds, settings.delivery_retry_max_seconds
         app.state.reporter = Reporter(app.state.session_factory, app.state.incidents, base, maximum, clock)
         FAILING.watch(app.state.session_factory)
-        return [*app.state.delivery_workers.workers, PeriodicWorker("timeline-reports", interval, app.state.reporter.report_due)]
+        retention = RetentionWorker(
+            app.state.engine,
+            [NOTIFICATIONS],
+            max_age_days=settings.notification_retention_days,
+            interval_seconds=settings.retention_interval_seconds,
+            clock=clock,
+        )
+        return [*app.state.delivery_workers.workers, PeriodicWorker("timeline-reports", interval, app.state.reporter.report_due), retention]
 
     return startup
 
