@@ -1,6 +1,8 @@
 """The resource report every benchmark prints at its end: each service's resident memory (VmRSS from
-/proc, summed over the process and any workers it started) and the byte size of its `/metrics`."""
+/proc, summed over the process and any workers it started) and the byte size of its `/metrics`; and
+CPU time by process tree (utime + stime from /proc), for "where the time goes" per request."""
 
+import os
 from pathlib import Path
 
 import httpx
@@ -32,6 +34,23 @@ def rss_mb(pid: int) -> float:
             continue
         total_kb += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
     return total_kb / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by `pid` and its living descendants, in seconds."""
+    ticks = 0
+    for member in _tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid(data_dir: Path) -> int:
+    """The PostgreSQL server's main process (its backends are its children)."""
+    return int((data_dir / "postmaster.pid").read_text().split()[0])
 
 
 def metrics_size(base_url: str) -> str:

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from faults.receiver import Receiver
 
 from support.pages import ms_line, percentile
-from support.report import rss_mb
+from support.report import cpu_seconds, rss_mb
 from support.smtp import SmtpInbox
 from support.wrk import ensure_wrk, run_wrk
 from tests.support.servers import free_port
@@ -80,6 +80,17 @@ def test_rss_counts_the_process_and_its_children():
     try:
         assert process.stdout.readline().strip() == "ready"
         assert rss_mb(process.pid) > 64 + 2 * 5  # the child's buffer, plus two interpreters
+    finally:
+        process.stdin.close()
+        process.wait(timeout=10)
+
+
+def test_cpu_counts_the_time_a_child_spends_working():
+    busy = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass\nprint('done', flush=True)\ninput()"
+    process = subprocess.Popen([sys.executable, "-c", busy], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "done"
+        assert cpu_seconds(process.pid) >= 0.5
     finally:
         process.stdin.close()
         process.wait(timeout=10)
