@@ -10,27 +10,23 @@ in the index alone. An independent branch of this schema's history
 Revision ID: perf_0001
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from platform_common.list_indexes import create_newest_first, drop_newest_first
 
 revision = "perf_0001"
 down_revision = None
 branch_labels = ("perf",)
 depends_on = "0001"
 S = "alert_ingestion"
-_NEWEST = (sa.text("received_at DESC"), "id")
 FILTERS = ("incident_id", "service", "severity", "status")
 
 
 def upgrade() -> None:
     op.drop_index("ix_alerts_incident", table_name="alerts", schema=S)
-    op.create_index("ix_alerts_newest", "alerts", list(_NEWEST), schema=S)
-    for column in FILTERS:
-        op.create_index(f"ix_alerts_{column}_newest", "alerts", [column, *_NEWEST], schema=S)
+    create_newest_first(op, schema=S, table="alerts", at="received_at", filters=FILTERS)
 
 
 def downgrade() -> None:
-    for column in FILTERS:
-        op.drop_index(f"ix_alerts_{column}_newest", table_name="alerts", schema=S)
-    op.drop_index("ix_alerts_newest", table_name="alerts", schema=S)
+    drop_newest_first(op, schema=S, table="alerts", filters=FILTERS)
     op.create_index("ix_alerts_incident", "alerts", ["incident_id"], schema=S)

@@ -11,24 +11,21 @@ Revision ID: perf_0001
 import sqlalchemy as sa
 from alembic import op
 
+from platform_common.list_indexes import create_newest_first, drop_newest_first
+
 revision = "perf_0001"
 down_revision = None
 branch_labels = ("perf",)
 depends_on = "0001"
 S = "incident_management"
-_NEWEST = (sa.text("created_at DESC"), "id")
 FILTERS = ("status", "service", "severity")
 
 
 def upgrade() -> None:
     op.drop_index("ix_incidents_created_at", table_name="incidents", schema=S)
-    op.create_index("ix_incidents_newest", "incidents", list(_NEWEST), schema=S)
-    for column in FILTERS:
-        op.create_index(f"ix_incidents_{column}_newest", "incidents", [column, *_NEWEST], schema=S)
+    create_newest_first(op, schema=S, table="incidents", at="created_at", filters=FILTERS)
 
 
 def downgrade() -> None:
-    for column in FILTERS:
-        op.drop_index(f"ix_incidents_{column}_newest", table_name="incidents", schema=S)
-    op.drop_index("ix_incidents_newest", table_name="incidents", schema=S)
+    drop_newest_first(op, schema=S, table="incidents", filters=FILTERS)
     op.create_index("ix_incidents_created_at", "incidents", [sa.text("created_at DESC")], schema=S)
