@@ -16,7 +16,7 @@ class Settings(ServiceSettings):
     escalation_interval_seconds: float = 5.0
     # Workers that deliver claimed escalations side by side (each page and timeline event is a peer call,
     # slow while the platform is busy), besides the one that claims them; woken as soon as levels are claimed.
-    escalation_delivery_workers: int = Field(default=4, ge=0, le=32)
+    escalation_delivery_workers: int = Field(default=8, ge=0, le=32)
     escalation_max_backoff_seconds: float = 60.0
     # How often schedules with handoff_notifications are checked for a new turn to announce.
     handoff_check_seconds: float = 30.0
