@@ -64,10 +64,12 @@ async def send_alerts(
             result.sent += 1
             sent_at = now()
             body = {"service": service, "severity": severity, "message": f"{label} alert {number}", "labels": {"bench": label}}
+            posted = time.monotonic()
             try:
                 response = await client.post(url, json=body)
             except httpx.HTTPError as exc:
-                result.other[type(exc).__name__] += 1
+                cause = exc.__cause__ or exc.__context__
+                result.other[f"{type(exc).__name__} ({cause!r} after {time.monotonic() - posted:.2f} s)"] += 1
                 continue
             if response.is_success:
                 result.accepted[response.json()["alert_id"]] = (service, severity)

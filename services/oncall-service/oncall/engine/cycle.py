@@ -47,8 +47,6 @@ class EscalationEngine:
     def run_cycle(self) -> dict[str, int]:
         """Claim every level that fell due, then deliver pending ones (with the delivery workers)."""
         claimed = self.claim_due()
-        if claimed:
-            self.wake_deliverers()
         delivered = self.deliverer.deliver_due()
         return {"claimed": claimed, "delivered": delivered}
 
@@ -66,6 +64,7 @@ class EscalationEngine:
             for due in batch:
                 if self._claim(due.incident, team_policies[due.incident.team], now=now, manual=False) is not None:
                     claimed += 1
+                    self.wake_deliverers()  # delivered while the rest are still being claimed
             if len(batch) < self.batch_size:
                 return claimed
             after = batch[-1].cursor
