@@ -15,6 +15,14 @@ from collections.abc import Callable, Iterator
 import pytest
 
 SLOW_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"  # 62 bytes: a minute at 1 byte/s
+# Four delivery workers running in the background, each attempt allowed to hang on for 30 s.
+RUNNING_WORKERS = {
+    "background_workers": True,
+    "delivery_workers": 4,
+    "delivery_interval_seconds": 0.05,
+    "delivery_attempt_timeout_seconds": 30,
+    "delivery_lease_seconds": 60,
+}
 
 
 class HostileReceiver:
@@ -128,13 +136,7 @@ def test_the_attempt_deadline_cuts_off_a_receiver_that_trickles_its_answer(make_
 
 def test_a_slow_receiver_does_not_delay_pages_to_others(make_client, hostile, receiver, notify):
     slow = hostile(trickle)
-    client = make_client(
-        background_workers=True,
-        delivery_workers=4,
-        delivery_interval_seconds=0.05,
-        delivery_attempt_timeout_seconds=30,
-        delivery_lease_seconds=60,
-    )
+    client = make_client(**RUNNING_WORKERS)
     stuck = notify(client, channel="webhook", recipient=slow.url, message="to the slow receiver")
     _wait_for(slow.connected.is_set, "the attempt at the slow receiver")
 
@@ -156,15 +158,7 @@ def test_a_slow_receiver_holds_only_its_own_lane(make_client, hostile, receiver,
     """Four pages to one slow receiver and two workers per destination: two attempts reach it, the
     other two wait their turn (not attempted), and the pages to the healthy receiver go out meanwhile."""
     slow = hostile(trickle)
-    client = make_client(
-        background_workers=True,
-        delivery_workers=4,
-        delivery_max_per_destination=2,
-        delivery_stall_seconds=60,
-        delivery_interval_seconds=0.05,
-        delivery_attempt_timeout_seconds=30,
-        delivery_lease_seconds=60,
-    )
+    client = make_client(**RUNNING_WORKERS, delivery_max_per_destination=2, delivery_stall_seconds=60)
     stuck = [notify(client, channel="webhook", recipient=slow.url, message=f"slow {i}")["id"] for i in range(4)]
     _wait_for(lambda: slow.connections == 2, "two attempts at the slow receiver")
 
