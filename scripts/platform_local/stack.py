@@ -12,6 +12,11 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+# How long a service keeps an idle client connection open (uvicorn's default is 5 s). Longer than the
+# idle expiry of common HTTP clients (httpx: 5 s), so they drop an idle connection before the server
+# does instead of sending a request into one the server is closing (a reset). nginx's default is 75 s
+# too; the Dockerfiles pass the same value.
+KEEP_ALIVE_SECONDS = "75"
 
 
 def wait_healthy(name: str, process: subprocess.Popen, health_url: str, timeout: float, log: Path) -> None:
@@ -99,6 +104,8 @@ class Stack:
                     "--port",
                     str(self.ports[name]),
                     "--no-access-log",
+                    "--timeout-keep-alive",
+                    KEEP_ALIVE_SECONDS,
                 ],
                 cwd=spec.directory,
                 env=self.service_env(),
