@@ -93,4 +93,5 @@ class WorkerGroup:
         self._turns = itertools.count()
 
     def wake(self) -> None:
-        self.workers[next(self._turns) % len(self.workers)].wake()
+        if self.workers:  # a group of none: its work is done elsewhere (e.g. by the cycle that queued it)
+            self.workers[next(self._turns) % len(self.workers)].wake()

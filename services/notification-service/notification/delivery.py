@@ -1,9 +1,9 @@
 """Accepting notifications and delivering them: a durable outbox in PostgreSQL.
 
 `accept` commits the notification as `pending` (due now) before anything is sent, so a crash or a
-restart loses nothing. Delivery runs on several workers per replica (`Dispatcher.deliver_due`), each attempt in its destination's
-lane (`notification.lanes`: a slow receiver holds only a few workers); none of them holds a lock or an
-open transaction while it sends:
+restart loses nothing. Delivery runs on several workers per replica (`Dispatcher.deliver_due`), each
+attempt in its destination's lane (`notification.lanes`: a slow receiver holds only a few workers); none
+of them holds a lock or an open transaction while it sends:
 
 1. claim: one short transaction leases the due row (`platform_common.outbox.take`: `FOR UPDATE SKIP
    LOCKED`, then its `next_attempt_at` moves to the lease's end) and commits;
@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 
 from sqlalchemy import RowMapping, func
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,7 +76,7 @@ def accept(
         return _replay(existing, data), False
     if problems := _recipient_problems(data, channels):
         raise InvalidInput("Request validation failed", details=problems)
-    destination = channels[data.channel].destination(data.recipient)
+    destination = destination_of(channels, data.channel, data.recipient)
     row = service.create(session, data=data, destination=destination, idempotency_key=idempotency_key, now=now)
     if row is None:  # a concurrent request with the same key committed first
         session.rollback()
@@ -89,6 +89,11 @@ def _replay(existing: RowMapping, data: NotifyRequest) -> RowMapping:
     if not _same_request(existing, data):
         raise Conflict("Idempotency-Key already used for a different incident, channel or recipient")
     return existing
+
+
+def destination_of(channels: Mapping[str, Channel], channel: str, recipient: str) -> str:
+    """Where a notification to `recipient` on `channel` connects: its lane (`notification.lanes`)."""
+    return channels[channel].destination(recipient)
 
 
 def _lane(row: RowMapping) -> str:
@@ -126,9 +131,6 @@ class Dispatcher:
         """Lease the notification due longest whose destination's lane has room."""
         where = func.coalesce(notifications.c.destination, notifications.c.channel).not_in(full) if full else None
         return outbox.take(self.session_factory, notifications, now=self.clock(), lease_seconds=self.lease_seconds, where=where)
-
-    def destination(self, channel: str, recipient: str) -> str:
-        return self.channels[channel].destination(recipient)
 
     def deliver(self, row: RowMapping) -> None:
         """One attempt at a leased notification, and its outcome recorded."""
@@ -180,7 +182,7 @@ class Dispatcher:
             if decision.report:
                 reports.queue(session, kind=decision.report, notification=row, error=error, attempts=row["attempts"] + 1, now=attempted_at)
             if decision.starts_fallback:
-                service.create_fallback(session, parent=row, destination_of=self.destination, now=attempted_at)
+                service.create_fallback(session, parent=row, destination_of=partial(destination_of, self.channels), now=attempted_at)
             session.commit()
         return True
 

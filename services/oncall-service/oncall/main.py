@@ -18,7 +18,7 @@ from oncall.routes import router
 from platform_common.app import create_service_app
 from platform_common.clock import utcnow
 from platform_common.http import peer_client
-from platform_common.worker import PeriodicWorker
+from platform_common.worker import PeriodicWorker, WorkerGroup
 
 
 def _startup(settings: Settings):
@@ -39,14 +39,13 @@ def _startup(settings: Settings):
             app.state.session_factory, app.state.notifier, settings.page_channels, utcnow, settings.escalation_max_backoff_seconds
         )
         interval = settings.escalation_interval_seconds
-        deliverers = [
-            PeriodicWorker(f"escalation-delivery-{number}", interval, app.state.escalation_engine.deliverer.deliver_due)
-            for number in range(settings.escalation_delivery_workers)
-        ]
-        app.state.escalation_engine.wake_deliverers = lambda: [worker.wake() for worker in deliverers]
+        deliverers = WorkerGroup(
+            "escalation-delivery", settings.escalation_delivery_workers, interval, app.state.escalation_engine.deliverer.deliver_due
+        )
+        app.state.escalation_engine.wake_deliverers = deliverers.wake  # one per claimed level, in turn
         return [
             PeriodicWorker("escalation", interval, app.state.escalation_engine.run_cycle),
-            *deliverers,
+            *deliverers.workers,
             PeriodicWorker("handoffs", settings.handoff_check_seconds, app.state.handoff_notifier.run_cycle),
             PeriodicWorker("identity-housekeeping", 300, lambda: _housekeeping(app)),
         ]
