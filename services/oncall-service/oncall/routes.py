@@ -5,6 +5,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import StringConstraints
 
 from oncall import rotation, service
 from oncall.schemas import (
@@ -30,7 +31,9 @@ from platform_common.validation import Text, Timestamp
 
 router = APIRouter(prefix="/api/v1", tags=["on-call"])
 _404 = {404: ERROR_RESPONSES[404]}
-Team = Annotated[Text, Query(min_length=1, max_length=200, description="Team name (the incident's service)")]
+TeamName = Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+Team = Annotated[TeamName, Query(description="Team name (the incident's service)")]
+MAX_TEAMS = 200  # teams one /oncall request may ask for
 TeamPath = Annotated[Text, Path(description="Team name")]
 MAX_SHIFT_WINDOW = timedelta(days=366)
 
@@ -180,9 +183,15 @@ def current_oncall(team: Team, session: SessionDep) -> OnCallOut:
 
 
 @router.get("/oncall", dependencies=[requires(VIEWER)], response_model=list[OnCallOut])
-def all_oncall(session: SessionDep) -> list[OnCallOut]:
-    """Who is on call now, for every team."""
-    return [_on_call(team, shift) for team, shift in service.all_current(session, now=utcnow())]
+def all_oncall(
+    session: SessionDep,
+    team: Annotated[
+        list[TeamName] | None,
+        Query(max_length=MAX_TEAMS, description="Only these teams (repeatable, at most 200); a team without a schedule is absent"),
+    ] = None,
+) -> list[OnCallOut]:
+    """Who is on call now, for every team (or the teams asked), by team name: each as /oncall/current answers it."""
+    return [_on_call(name, shift) for name, shift in service.all_current(session, now=utcnow(), teams=team)]
 
 
 @router.post(

@@ -16,6 +16,7 @@ from oncall.people.schemas import (
     ContactMethodCreate,
     ContactMethodOut,
     DeliveryPlan,
+    EmailDeliveryPlan,
     NotificationRuleCreate,
     NotificationRuleOut,
     TestPageOut,
@@ -30,6 +31,12 @@ router = APIRouter(prefix="/api/v1", tags=["people"])
 _404 = {404: ERROR_RESPONSES[404]}
 _409 = {409: ERROR_RESPONSES[409]}
 _503 = {503: ERROR_RESPONSES[503]}
+MAX_EMAILS = 200  # people one /people/delivery-plans request may ask about
+# 200 addresses of the longest kind fill more than the 64 KiB request line the HTTP server reads (uvicorn
+# answers it, before the app, in plain text); everyday addresses fit hundreds of times over.
+_LINE_TOO_LONG = {
+    400: {"description": "Request line over 64 KiB: ask in smaller batches", "content": {"text/plain": {"schema": {"type": "string"}}}}
+}
 
 
 @router.post(
@@ -128,3 +135,12 @@ def delivery_plan(session: SessionDep, user_id: UUID | None = None, email: Annot
     """How to page a person, by user id or email: one step per notification rule (or every contact
     method at once). Not a user, or no contact methods: an empty plan (page on PAGE_CHANNELS)."""
     return DeliveryPlan.model_validate(people.delivery_plan(session, user_id=user_id, email=email))
+
+
+@router.get("/people/delivery-plans", response_model=list[EmailDeliveryPlan], dependencies=[requires(INTERNAL)], responses=_LINE_TOO_LONG)
+def delivery_plans(
+    session: SessionDep,
+    email: Annotated[list[EmailAddress], Query(min_length=1, max_length=MAX_EMAILS, description="Repeatable, at most 200")],
+) -> list[EmailDeliveryPlan]:
+    """/people/delivery-plan for many people at once: one entry per email, in the order asked."""
+    return [EmailDeliveryPlan.model_validate(found) for found in people.delivery_plans(session, emails=email)]

@@ -78,3 +78,7 @@ class DeliveryPlan(BaseModel):
     user_id: UUID | None = Field(description="The platform user paged (None: not a user: page on PAGE_CHANNELS)")
     name: str | None
     plan: list[PlanStep] = Field(description="Each notification to send, in order; empty: page on PAGE_CHANNELS")
+
+
+class EmailDeliveryPlan(DeliveryPlan):
+    email: str = Field(description="The email asked about, as asked")

@@ -7,6 +7,7 @@ notified on all of them at once; someone who is not a user, or a user without co
 empty plan, and is paged on `PAGE_CHANNELS` at their email address as before.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -102,6 +103,17 @@ def delete_rule(session: Session, *, user_id: UUID, rule_id: UUID) -> None:
         raise NotFound(f"Notification rule {rule_id} of user {user_id} not found")
 
 
+def _email_key(email: str) -> str:
+    return email.strip().lower()  # how users are matched by email: case-insensitive, like sign-in
+
+
+def users_by_email(session: Session, *, emails: Sequence[str]) -> dict[str, RowMapping]:
+    """The platform users with these emails (case-insensitive), by lower-cased email: one statement."""
+    key = func.lower(users.c.email)
+    rows = session.execute(select(users, key.label("email_key")).where(key.in_({_email_key(email) for email in emails}))).all()
+    return {row.email_key: row._mapping for row in rows}  # keyed as the database matched them
+
+
 def find_user(session: Session, *, user_id: UUID | str | None = None, email: str | None = None) -> RowMapping | None:
     """The platform user with this id, else with this email (case-insensitive); None if neither is one."""
     if user_id is not None:
@@ -111,14 +123,37 @@ def find_user(session: Session, *, user_id: UUID | str | None = None, email: str
             row = None
         if row is not None:
             return row
-    return users_service.get_by_email(session, email=email) if email else None
+    return users_by_email(session, emails=[email]).get(_email_key(email)) if email else None
 
 
-def plan(session: Session, *, user_id: UUID) -> list[dict[str, Any]]:
-    """The user's delivery plan: [{contact_method_id, channel, recipient, delay_minutes}] by delay."""
-    methods = {row["id"]: row for row in list_contact_methods(session, user_id=user_id)}
-    rules = list_rules(session, user_id=user_id)
-    steps = [(rule["contact_method_id"], rule["delay_minutes"]) for rule in rules] or [(method_id, 0) for method_id in methods]
+def plans(session: Session, *, user_ids: Sequence[UUID]) -> dict[UUID, list[dict[str, Any]]]:
+    """Each user's delivery plan: [{contact_method_id, channel, recipient, delay_minutes}] by delay.
+    Two statements, whatever the number of users (none for no users)."""
+    if not user_ids:
+        return {}
+    methods: dict[UUID, dict[UUID, RowMapping]] = {user_id: {} for user_id in user_ids}
+    method_rows = session.execute(
+        select(contact_methods)
+        .where(contact_methods.c.user_id.in_(user_ids))
+        .order_by(contact_methods.c.user_id, contact_methods.c.created_at, contact_methods.c.id)
+    ).mappings()
+    for row in method_rows:
+        methods[row["user_id"]][row["id"]] = row
+    rules: dict[UUID, list[tuple[UUID, int]]] = {user_id: [] for user_id in user_ids}
+    rule_rows = session.execute(
+        select(notification_rules)
+        .where(notification_rules.c.user_id.in_(user_ids))
+        .order_by(
+            notification_rules.c.user_id, notification_rules.c.delay_minutes, notification_rules.c.created_at, notification_rules.c.id
+        )
+    ).mappings()
+    for row in rule_rows:
+        rules[row["user_id"]].append((row["contact_method_id"], row["delay_minutes"]))
+    return {user_id: _steps(methods[user_id], rules[user_id]) for user_id in user_ids}
+
+
+def _steps(methods: dict[UUID, RowMapping], rules: list[tuple[UUID, int]]) -> list[dict[str, Any]]:
+    steps = rules or [(method_id, 0) for method_id in methods]
     return [
         {
             "contact_method_id": method_id,
@@ -130,9 +165,22 @@ def plan(session: Session, *, user_id: UUID) -> list[dict[str, Any]]:
     ]
 
 
+def _planned(user: RowMapping | None, by_user: dict[UUID, list[dict[str, Any]]]) -> dict[str, Any]:
+    if user is None:
+        return {"user_id": None, "name": None, "plan": []}
+    return {"user_id": user["id"], "name": user["name"], "plan": by_user[user["id"]]}
+
+
 def delivery_plan(session: Session, *, user_id: UUID | str | None = None, email: str | None = None) -> dict[str, Any]:
     """Who is paged (a user found by id or email, or nobody known) and how: see the module docstring."""
     user = find_user(session, user_id=user_id, email=email)
-    if user is None:
-        return {"user_id": None, "name": None, "plan": []}
-    return {"user_id": user["id"], "name": user["name"], "plan": plan(session, user_id=user["id"])}
+    return _planned(user, plans(session, user_ids=[user["id"]] if user is not None else []))
+
+
+def delivery_plans(session: Session, *, emails: Sequence[str]) -> list[dict[str, Any]]:
+    """`delivery_plan` for each email, in the order given (with the email as given): at most three
+    statements whatever the number of emails."""
+    found = users_by_email(session, emails=emails)
+    asked = [found.get(_email_key(email)) for email in emails]
+    by_user = plans(session, user_ids=list({user["id"] for user in asked if user is not None}))
+    return [{"email": email, **_planned(user, by_user)} for email, user in zip(emails, asked, strict=True)]
