@@ -86,12 +86,14 @@ class PeriodicWorker:
 class WorkerGroup:
     """`count` workers running the same step side by side (an outbox drained with leases). `wake` starts
     the next one in turn rather than all of them: one new row needs one worker, and a busy one takes the
-    row as soon as its current one is done (its cycle goes on while rows are due)."""
+    row as soon as its current one is done (its cycle goes on while rows are due). `wake(n)` starts the
+    next n in turn (at most all of them), for n new rows at once."""
 
     def __init__(self, name: str, count: int, interval_seconds: float, step: Callable[[], object]) -> None:
         self.workers = [PeriodicWorker(f"{name}-{number}", interval_seconds, step) for number in range(count)]
         self._turns = itertools.count()
 
-    def wake(self) -> None:
-        if self.workers:  # a group of none: its work is done elsewhere (e.g. by the cycle that queued it)
+    def wake(self, count: int = 1) -> None:
+        # A group of none wakes nobody: its work is done elsewhere (e.g. by the cycle that queued it).
+        for _ in range(min(count, len(self.workers))):
             self.workers[next(self._turns) % len(self.workers)].wake()

@@ -1,9 +1,10 @@
 """Accepting notifications and delivering them: a durable outbox in PostgreSQL.
 
 `accept` commits the notification as `pending` (due now) before anything is sent, so a crash or a
-restart loses nothing. Delivery runs on several workers per replica (`Dispatcher.deliver_due`), each
-attempt in its destination's lane (`notification.lanes`: a slow receiver holds only a few workers); none
-of them holds a lock or an open transaction while it sends:
+restart loses nothing; `accept_batch` stores a pager's batch of them in one transaction. Delivery runs
+on several workers per replica (`Dispatcher.deliver_due`), each attempt in its destination's lane
+(`notification.lanes`: a slow receiver holds only a few workers); none of them holds a lock or an open
+transaction while it sends:
 
 1. claim: one short transaction leases the due row (`platform_common.outbox.take`: `FOR UPDATE SKIP
    LOCKED`, then its `next_attempt_at` moves to the lease's end) and commits;
@@ -21,10 +22,12 @@ failure is decided in `retries`.
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, partial
+from uuid import uuid4
 
 from sqlalchemy import RowMapping, func
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,20 +38,16 @@ from notification.incidents import IncidentState, incident_state
 from notification.lanes import Lanes
 from notification.metrics import count_attempt, count_cancelled
 from notification.retries import CANCELLED, SENT, Decision, RetryPolicy
-from notification.schemas import Destination, NotifyRequest
+from notification.schemas import BatchNotification, Destination, NotifyRequest
 from notification.tables import notifications
 from platform_common import outbox
 from platform_common.clock import utcnow
-from platform_common.errors import Conflict, InvalidInput
+from platform_common.errors import Conflict, InvalidInput, PlatformError
 from platform_common.http import ServiceClient
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MAX_DELIVERIES_PER_CYCLE = 50
-
-
-def _same_request(existing: RowMapping, data: NotifyRequest) -> bool:
-    return (existing["incident_id"], existing["channel"], existing["recipient"]) == (data.incident_id, data.channel, data.recipient)
 
 
 def check_destination(data: Destination, *, channels: Mapping[str, Channel]) -> None:
@@ -72,23 +71,94 @@ def accept(
     session: Session, *, data: NotifyRequest, idempotency_key: str | None, channels: Mapping[str, Channel], now: datetime
 ) -> tuple[RowMapping, bool]:
     """Store the notification as pending and commit. Returns (notification, created); a replay is not created."""
-    if idempotency_key is not None and (existing := service.get_by_idempotency_key(session, key=idempotency_key)):
-        return _replay(existing, data), False
-    if problems := _recipient_problems(data, channels):
-        raise InvalidInput("Request validation failed", details=problems)
-    destination = destination_of(channels, data.channel, data.recipient)
-    row = service.create(session, data=data, destination=destination, idempotency_key=idempotency_key, now=now)
-    if row is None:  # a concurrent request with the same key committed first
-        session.rollback()
-        return _replay(service.get_by_idempotency_key(session, key=idempotency_key or ""), data), False
+    return _accept(session, [(data, idempotency_key)], channels=channels, now=now, named=None)[0]
+
+
+def accept_batch(
+    session: Session, *, items: Sequence[BatchNotification], channels: Mapping[str, Channel], now: datetime
+) -> list[tuple[RowMapping, bool]]:
+    """`accept` for each item in order (an idempotency key seen earlier in the batch is a replay of that
+    item), all in one transaction of a constant number of statements: an invalid item stores nothing and
+    its error names it (`notifications.<index>`)."""
+    return _accept(session, [(item, item.idempotency_key) for item in items], channels=channels, now=now, named="notifications")
+
+
+def _accept(
+    session: Session,
+    items: Sequence[tuple[NotifyRequest, str | None]],
+    *,
+    channels: Mapping[str, Channel],
+    now: datetime,
+    named: str | None,
+) -> list[tuple[RowMapping, bool]]:
+    """One SELECT for the keys already used, one INSERT for the rest, and one more SELECT only for keys
+    a concurrent request committed meanwhile; then commit. `named`: what an error calls the items."""
+    stored = service.get_by_idempotency_keys(session, keys={key for _, key in items if key is not None})
+    new = _new_notifications(items, stored, channels=channels, named=named)
+    inserted = service.create_many(session, new=list(new.values()), now=now)
+    raced = {item.idempotency_key for item in new.values() if item.id not in inserted}  # a concurrent request committed first
+    stored |= service.get_by_idempotency_keys(session, keys=raced)
+    stored |= {row["idempotency_key"]: row for row in inserted.values() if row["idempotency_key"] is not None}
+    results = []
+    for index, (data, key) in enumerate(items):
+        if index in new and new[index].id in inserted:
+            results.append((inserted[new[index].id], True))
+            continue
+        row = stored[key]  # not inserted, so its key is held (a notification without a key is always inserted)
+        with _item(named, index):
+            _check_replay(_asked(row), data)
+        results.append((row, False))
     session.commit()
-    return row, True
+    return results
 
 
-def _replay(existing: RowMapping, data: NotifyRequest) -> RowMapping:
-    if not _same_request(existing, data):
+def _new_notifications(
+    items: Sequence[tuple[NotifyRequest, str | None]],
+    stored: Mapping[str, RowMapping],
+    *,
+    channels: Mapping[str, Channel],
+    named: str | None,
+) -> dict[int, service.NewNotification]:
+    """The items to insert, by index: each one whose key is not held yet (in the database or by an earlier
+    item), with its lane. A replay asking for something else is a Conflict, an invalid item InvalidInput."""
+    holders = {key: _asked(row) for key, row in stored.items()}
+    new: dict[int, service.NewNotification] = {}
+    for index, (data, key) in enumerate(items):
+        with _item(named, index):
+            if key is not None and key in holders:
+                _check_replay(holders[key], data)
+                continue
+            if problems := _recipient_problems(data, channels):
+                raise InvalidInput("Request validation failed", details=problems)
+            new[index] = service.NewNotification(uuid4(), data, destination_of(channels, data.channel, data.recipient), key)
+            if key is not None:
+                holders[key] = _asked(data)
+    return new
+
+
+def _asked(request: RowMapping | NotifyRequest) -> tuple[object, ...]:
+    """What a replay must ask for again: the incident, channel and recipient."""
+    if isinstance(request, NotifyRequest):
+        return request.incident_id, request.channel, request.recipient
+    return request["incident_id"], request["channel"], request["recipient"]
+
+
+def _check_replay(holder: tuple[object, ...], data: NotifyRequest) -> None:
+    if holder != _asked(data):
         raise Conflict("Idempotency-Key already used for a different incident, channel or recipient")
-    return existing
+
+
+@contextmanager
+def _item(named: str | None, index: int) -> Iterator[None]:
+    """Errors raised inside name the item (`notifications.3: …`, fields `notifications.3.recipient`) when `named`."""
+    try:
+        yield
+    except PlatformError as error:
+        if named is None:
+            raise
+        where = f"{named}.{index}"
+        details = [{**detail, "field": f"{where}.{detail['field']}"} for detail in error.details]
+        raise type(error)(f"{where}: {error.message}", details=details) from None
 
 
 def destination_of(channels: Mapping[str, Channel], channel: str, recipient: str) -> str:

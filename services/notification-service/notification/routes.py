@@ -6,7 +6,16 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from notification import delivery, service
-from notification.schemas import ChannelName, Destination, NotificationDetail, NotificationOut, NotificationStatus, NotifyRequest
+from notification.schemas import (
+    BatchNotificationOut,
+    ChannelName,
+    Destination,
+    NotificationDetail,
+    NotificationOut,
+    NotificationStatus,
+    NotifyBatchRequest,
+    NotifyRequest,
+)
 from platform_common.auth.policy import INTERNAL, VIEWER, requires
 from platform_common.db import SessionDep
 from platform_common.errors import ERROR_RESPONSES
@@ -44,6 +53,23 @@ def notify(
     else:
         response.status_code = status.HTTP_200_OK
     return NotificationOut.model_validate(row)
+
+
+@router.post(
+    "/notify/batch",
+    dependencies=[requires(INTERNAL)],
+    response_model=list[BatchNotificationOut],
+    responses={409: ERROR_RESPONSES[409], 422: ERROR_RESPONSES[422]},
+)
+def notify_batch(data: NotifyBatchRequest, request: Request, session: SessionDep) -> list[BatchNotificationOut]:
+    """Up to 100 notifications at once (a pager's batch), each exactly as POST /notify with its
+    `idempotency_key`, in order: one answer per item, `created` false for a replay. All or nothing: an
+    invalid item (or a key reused for another destination) answers the error /notify would give for it,
+    naming the item (`notifications.<index>`), and stores nothing."""
+    state = request.app.state
+    results = delivery.accept_batch(session, items=data.notifications, channels=state.channels, now=state.clock())
+    state.delivery_workers.wake(sum(created for _, created in results))
+    return [BatchNotificationOut(notification=NotificationOut.model_validate(row), created=created) for row, created in results]
 
 
 @router.post(

@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from notification import apprise_urls
 from platform_common.recipients import ChannelName, is_email
-from platform_common.validation import NonEmptyText, Timestamp
+from platform_common.validation import NonEmptyText, Text, Timestamp
 
 NonEmpty = NonEmptyText
 Recipient = Annotated[NonEmpty, StringConstraints(max_length=2000)]
 MAX_FALLBACKS = 5
+MAX_BATCH = 100
 
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 
@@ -83,6 +84,18 @@ class NotifyRequest(Destination):
     )
 
 
+class BatchNotification(NotifyRequest):
+    """One notification of a batch: a NotifyRequest with the Idempotency-Key it would have been sent with."""
+
+    idempotency_key: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+
+
+class NotifyBatchRequest(BaseModel):
+    notifications: list[BatchNotification] = Field(
+        min_length=1, max_length=MAX_BATCH, description="Accepted in order, all or none, as if each were POSTed to /api/v1/notify"
+    )
+
+
 class NotificationOut(BaseModel):
     id: UUID
     incident_id: UUID
@@ -115,3 +128,8 @@ class AttemptOut(BaseModel):
 
 class NotificationDetail(NotificationOut):
     delivery_attempts: list[AttemptOut]
+
+
+class BatchNotificationOut(BaseModel):
+    notification: NotificationOut
+    created: bool = Field(description="False for a replay: the key was used before (or earlier in the batch), nothing is sent again")

@@ -3,7 +3,8 @@
 Callers own the transaction: these functions never commit.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -28,30 +29,51 @@ def get_or_raise(session: Session, *, notification_id: UUID) -> RowMapping:
     return row
 
 
-def get_by_idempotency_key(session: Session, *, key: str) -> RowMapping | None:
-    return session.execute(select(notifications).where(notifications.c.idempotency_key == key)).mappings().first()
+def get_by_idempotency_keys(session: Session, *, keys: Collection[str]) -> dict[str, RowMapping]:
+    """The notifications holding these idempotency keys, by key (one statement; none for no keys)."""
+    if not keys:
+        return {}
+    rows = session.execute(select(notifications).where(notifications.c.idempotency_key.in_(keys))).mappings().all()
+    return {row["idempotency_key"]: row for row in rows}
 
 
-def create(session: Session, *, data: NotifyRequest, destination: str, idempotency_key: str | None, now: datetime) -> RowMapping | None:
-    """Insert a pending notification, due now (or at `not_before`). None when another request already
-    holds the idempotency key."""
-    statement = pg_insert(notifications).values(
-        incident_id=data.incident_id,
-        channel=data.channel,
-        recipient=data.recipient,
-        message=data.message,
-        status=NotificationStatus.PENDING,
-        idempotency_key=idempotency_key,
-        created_at=now,
-        updated_at=now,
-        next_attempt_at=max(now, data.not_before) if data.not_before else now,
-        not_before=data.not_before,
-        fallbacks=[fallback.model_dump(mode="json") for fallback in data.fallbacks],
-        destination=destination[:300],
-    )
-    if idempotency_key is not None:
-        statement = statement.on_conflict_do_nothing(index_elements=[notifications.c.idempotency_key])
-    return session.execute(statement.returning(notifications)).mappings().first()
+@dataclass(frozen=True)
+class NewNotification:
+    """A notification to insert: its id is chosen here, so the inserted rows can be told apart."""
+
+    id: UUID
+    data: NotifyRequest
+    destination: str
+    idempotency_key: str | None
+
+
+def create_many(session: Session, *, new: Sequence[NewNotification], now: datetime) -> dict[UUID, RowMapping]:
+    """Insert pending notifications, each due now (or at its `not_before`), in one statement. Returns the
+    inserted rows by id: one whose idempotency key another request already holds is left out. Rows go in
+    key order, so two batches sharing keys wait for each other instead of deadlocking."""
+    if not new:
+        return {}
+    new = sorted(new, key=lambda item: item.idempotency_key or "")
+    values = [
+        {
+            "id": item.id,
+            "incident_id": item.data.incident_id,
+            "channel": item.data.channel,
+            "recipient": item.data.recipient,
+            "message": item.data.message,
+            "status": NotificationStatus.PENDING,
+            "idempotency_key": item.idempotency_key,
+            "created_at": now,
+            "updated_at": now,
+            "next_attempt_at": max(now, item.data.not_before) if item.data.not_before else now,
+            "not_before": item.data.not_before,
+            "fallbacks": [fallback.model_dump(mode="json") for fallback in item.data.fallbacks],
+            "destination": item.destination[:300],
+        }
+        for item in new
+    ]
+    statement = pg_insert(notifications).values(values).on_conflict_do_nothing(index_elements=[notifications.c.idempotency_key])
+    return {row["id"]: row for row in session.execute(statement.returning(notifications)).mappings()}
 
 
 def list_(
