@@ -1,12 +1,15 @@
 """The resource report every benchmark prints at its end: each service's resident memory (VmRSS from
 /proc, summed over the process and any workers it started) and the byte size of its `/metrics`; and
-CPU time by process tree (utime + stime from /proc), for "where the time goes" per request."""
+CPU time by process tree (utime + stime from /proc), for "where the time goes" per request: take
+`cpu_by_process` before and after a run, and `cpu_ms_per` what the run did."""
 
 import os
+import resource
 from pathlib import Path
 
 import httpx
 
+from platform_local.postgres import LocalPostgres
 from platform_local.stack import Stack
 
 
@@ -51,6 +54,27 @@ def cpu_seconds(pid: int) -> float:
 def postmaster_pid(data_dir: Path) -> int:
     """The PostgreSQL server's main process (its backends are its children)."""
     return int((data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def cpu_by_process(stack: Stack, postgres: LocalPostgres) -> dict[str, float]:
+    """CPU seconds used so far by each running service, PostgreSQL (server and backends), and this
+    process's finished children (wrk)."""
+    used = {name: cpu_seconds(process.pid) for name, process in stack.processes.items()}
+    used["PostgreSQL"] = cpu_seconds(postmaster_pid(postgres.data))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["wrk"] = children.ru_utime + children.ru_stime
+    return used
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds used so far by this process, all its threads (a benchmark's receivers among them)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
+def cpu_ms_per(before: dict[str, float], after: dict[str, float], units: int) -> dict[str, float]:
+    """Milliseconds of CPU each process spent per unit of work (an alert, an incident) between two takes."""
+    return {name: (after[name] - before[name]) * 1000 / max(units, 1) for name in after}
 
 
 def metrics_size(base_url: str) -> str:

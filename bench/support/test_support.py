@@ -1,26 +1,32 @@
-"""Checks of the benchmarks' own instruments over real parts: the paced wrk script (exact count), the
-SMTP inbox (a real SMTP conversation), the resource report (real processes' RSS) and the percentiles.
+"""Checks of the benchmarks' own instruments over real parts: the wrk script (paced: exact count; the
+flood's one service per request: each of a numbered range exactly once) and the parsing of its output,
+the SMTP inbox (a real SMTP conversation), the resource report (real processes' RSS and CPU) and the
+percentiles.
 
-Not collected by `make test` (bench/ is outside testpaths); run with
+Collected by `make test` (bench/ is in testpaths); alone:
 `.venv/bin/python -m pytest bench/support/test_support.py -q -p no:cacheprovider`.
 """
 
 import smtplib
 import subprocess
 import sys
+import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from faults.receiver import Receiver
 
 from support.pages import ms_line, percentile
-from support.report import cpu_seconds, rss_mb
+from support.report import cpu_ms_per, cpu_seconds, own_cpu_seconds, rss_mb
 from support.smtp import SmtpInbox
-from support.wrk import ensure_wrk, run_wrk
+from support.wrk import ensure_wrk, figures_of, run_wrk
 from tests.support.servers import free_port
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -50,6 +56,50 @@ def test_paced_wrk_sends_exactly_its_count_once_each():
     assert len(bodies) == 101
     assert len({body["labels"]["bench_id"] for body in bodies}) == 101  # each request a new alert
     assert figures["busy_us"] > 0  # the paced threads timed their first request and last answer
+
+
+@pytest.mark.parametrize(("count", "threads", "connections"), [(301, 2, 32), (3, 4, 8)])  # (3, 4): a thread with no share
+def test_each_request_of_the_flood_mode_is_a_service_of_its_own(count, threads, connections):
+    ensure_wrk()
+    receiver = Receiver(free_port(), lambda: T0)
+    receiver.start()
+    try:
+        figures = run_wrk(
+            f"http://127.0.0.1:{receiver.port}/api/v1/alerts",
+            seconds=120,
+            connections=connections,
+            threads=threads,
+            prefix="flood",
+            first=10,
+            count=count,
+            severity="high",
+        )
+    finally:
+        receiver.stop()
+    bodies = [delivery.body for delivery in receiver.snapshot()]
+    assert Counter(body["service"] for body in bodies) == Counter(f"flood-{n:05d}" for n in range(10, 10 + count))
+    assert {body["severity"] for body in bodies} == {"high"}
+    # The receiver answers 200 where the platform answers 201: each answer counts as `other`.
+    assert figures["created"] == 0 and figures["other"] == count and figures["errors"] == 0
+    assert figures["duration_us"] < 120 * 1_000_000  # wrk ended once every share was answered, not at -d
+
+
+def test_the_figures_are_read_from_wrk_s_bench_line():
+    output = [
+        "Running 2m test @ http://127.0.0.1:1/api/v1/alerts\n",
+        "BENCH-STOPPED\n",
+        "  2 threads and 32 connections\n",
+        'BENCH {"created": 3, "other": 1, "errors": 0, "duration_us": 1500, "busy_us": 1200, "p50_us": 7}\n',
+    ]
+    assert figures_of(output) == {"created": 3, "other": 1, "errors": 0, "duration_us": 1500, "busy_us": 1200, "p50_us": 7}
+    with pytest.raises(RuntimeError, match="no BENCH line"):
+        figures_of(output[:3])
+
+
+def test_cpu_per_unit_is_the_difference_in_milliseconds():
+    before, after = {"alert-ingestion": 1.0, "wrk": 0.5}, {"alert-ingestion": 1.3, "wrk": 0.5}
+    assert cpu_ms_per(before, after, 100) == pytest.approx({"alert-ingestion": 3.0, "wrk": 0.0})
+    assert cpu_ms_per(before, after, 0) == pytest.approx({"alert-ingestion": 300.0, "wrk": 0.0})  # no unit: the whole
 
 
 def test_the_inbox_records_each_page_mail_with_its_incident():
@@ -94,3 +144,11 @@ def test_cpu_counts_the_time_a_child_spends_working():
     finally:
         process.stdin.close()
         process.wait(timeout=10)
+
+
+def test_own_cpu_counts_this_process_working():
+    before = own_cpu_seconds()
+    end = time.process_time() + 0.2
+    while time.process_time() < end:
+        pass
+    assert own_cpu_seconds() - before >= 0.2
