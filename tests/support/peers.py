@@ -2,8 +2,9 @@
 what they are asked, and can be told to fail."""
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
 
@@ -11,6 +12,8 @@ from fastapi.responses import JSONResponse
 class PeerStandIn:
     oncall: dict[str, dict] = field(default_factory=dict)
     notifications: list[dict] = field(default_factory=list)
+    # Each on-call question, in order: the teams it named.
+    lookups: list[list[str]] = field(default_factory=list)
     fail_with: int | None = None
 
     def app(self) -> FastAPI:
@@ -18,11 +21,20 @@ class PeerStandIn:
 
         @app.get("/api/v1/oncall/current")
         def current(team: str):
+            self.lookups.append([team])
             if self.fail_with:
                 return JSONResponse({"error": "down"}, status_code=self.fail_with)
             if team not in self.oncall:
                 return JSONResponse({"error": {"code": "not_found"}}, status_code=404)
             return {"team": team, **self.oncall[team]}
+
+        @app.get("/api/v1/oncall")
+        def every(team: Annotated[list[str], Query()]):
+            """As oncall-service answers it: the teams asked that have a schedule."""
+            self.lookups.append(team)
+            if self.fail_with:
+                return JSONResponse({"error": "down"}, status_code=self.fail_with)
+            return [{"team": name, **self.oncall[name]} for name in team if name in self.oncall]
 
         @app.post("/api/v1/notify")
         async def notify(request: Request):

@@ -22,16 +22,15 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from anyio import to_thread
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from sqlalchemy.exc import ProgrammingError
 
 from alert_ingestion.metrics import count_correlation, count_suppressed
+from alert_ingestion.opener import IncidentOpener, IncidentRejected, NewAlert
 from alert_ingestion.routing.cache import RoutingCache
 from alert_ingestion.routing.decide import decide
 from alert_ingestion.schemas import AlertIn
@@ -95,10 +94,6 @@ class Outcome:
     deduplicated: bool = False  # a repeat of a firing alert's dedup_key, counted on that alert (dedup.py)
 
 
-class IncidentRejected(Exception):
-    """incident-management refused to open the incident (4xx); the alert stays pending, visibly."""
-
-
 def _outcome(row, *, peer_down: bool = False, replayed: bool = False) -> Outcome:
     action = row.action or ("queued" if row.status == "pending" else row.status)  # silenced | dropped
     return Outcome(row.id, row.incident_id, row.status, action, peer_down, replayed)
@@ -154,6 +149,7 @@ class Correlator:
         self.intake = intake
         self.incidents = incidents
         self.routing = RoutingCache(intake, default_window_seconds=window_seconds)
+        self.opener = IncidentOpener(engine, incidents, self._window_seconds)
 
     async def ingest(
         self,
@@ -172,7 +168,7 @@ class Correlator:
         Idempotency-Key already used.
 
         The common case (a matching incident exists) is one statement on the asynchronous intake pool;
-        opening an incident takes the synchronous path in a worker thread. Routing rules, silences,
+        an alert that opens an incident waits for it with the others arriving meanwhile (opener.py). Routing rules, silences,
         maintenance windows and grouping decide first what the alert becomes (routing/decide.py)."""
         now = utcnow()
         decision = decide(await _on_intake(self.routing.snapshot()), alert, integration_id=integration_id, at=now)
@@ -210,11 +206,8 @@ class Correlator:
         if row.status != "pending":
             count_suppressed(row.status, rule=decision.rule.name if decision.rule else None, maintenance=decision.silence_id is None)
             return _outcome(row)
-        try:
-            return await to_thread.run_sync(self.correlate, row.id)
-        except (OperationalError, SQLAlchemyTimeoutError):  # stored: the retry worker correlates it later
-            logger.warning("database unavailable while correlating alert %s; it stays pending", row.id)
-            return _outcome(row)
+        opened = await self.opener.open(NewAlert(row.id, alert.message, alert.service, str(alert.severity), decision.group_key))
+        return _outcome(opened, peer_down=opened.peer_down)
 
     async def _store(self, params: dict) -> Any:
         try:
@@ -267,9 +260,12 @@ class Correlator:
         count_correlation(action)
         return _outcome(row)
 
-    def _window(self, service: str) -> timedelta:
+    def _window_seconds(self, service: str) -> int:
         """The service's correlation window (its grouping, else CORRELATION_WINDOW_SECONDS)."""
-        return timedelta(seconds=self.routing.latest.window_seconds(service))
+        return self.routing.latest.window_seconds(service)
+
+    def _window(self, service: str) -> timedelta:
+        return timedelta(seconds=self._window_seconds(service))
 
     def _find_incident(self, connection: Connection, alert, now: datetime) -> UUID | None:
         try:
@@ -297,7 +293,7 @@ class Correlator:
                 "title": alert.message[:500],
                 "service": alert.service,
                 "severity": alert.severity,
-                "correlation_window_seconds": int(self._window(alert.service).total_seconds()),
+                "correlation_window_seconds": self._window_seconds(alert.service),
                 "group_key": alert.group_key,
             },
             headers={"Idempotency-Key": f"alert:{alert.id}"},

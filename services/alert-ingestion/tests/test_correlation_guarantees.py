@@ -66,6 +66,7 @@ def test_a_refused_incident_leaves_the_alert_visibly_pending(database_url, clean
 
     refusing = FastAPI()
     refusing.post("/api/v1/incidents")(lambda: JSONResponse({"error": "no"}, status_code=400))
+    refusing.post("/api/v1/incidents/batch")(lambda: JSONResponse({"error": "no"}, status_code=400))
     with serve_in_thread(refusing) as refusing_url:
         app = ingestion_app(database_url, refusing_url)
         with serve_in_thread(app) as alerts_url:

@@ -26,11 +26,11 @@ class SlowIncidentManagement:
     def app(self) -> FastAPI:
         app = FastAPI()
 
-        @app.post("/api/v1/incidents")
-        def open_incident():
+        @app.post("/api/v1/incidents/batch")
+        def open_incidents():
             self.asked.release()
             self.release.wait(60)
-            return JSONResponse({"id": self.incident_id}, status_code=201)
+            return JSONResponse([{"incident": {"id": self.incident_id}, "action": "new_incident", "replayed": False}])
 
         return app
 

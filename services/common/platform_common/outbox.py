@@ -14,16 +14,19 @@ outbound call). An outbox table has these columns:
 3. `record` (in the caller's next short transaction): the outcome is written only if the row is still
    pending with the same token, i.e. the lease is still the caller's. A lease that ran out (the worker
    stalled or died) made the row due again: another worker took it, and the late outcome is refused.
+   `record_many_statement` does the same for several leased rows in one statement (a batch of outcomes).
 
 The token cannot repeat: a new lease is taken at or after the old one's end, so it ends strictly later.
 Work is at least once, so outbound calls carry idempotency keys; a refused outcome is not counted.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Table, select, update
+from sqlalchemy import ColumnElement, RowMapping, Table, Update, bindparam, cast, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
 PENDING = "pending"
@@ -35,15 +38,35 @@ def take(
     session_factory: sessionmaker[Session], table: Table, *, now: datetime, lease_seconds: float, where: ColumnElement[bool] | None = None
 ) -> RowMapping | None:
     """Lease the pending row due longest (matching `where`, if given) and commit; None when none is free."""
+    leased = take_many(session_factory, table, now=now, lease_seconds=lease_seconds, limit=1, where=where)
+    return leased[0] if leased else None
+
+
+def take_many(
+    session_factory: sessionmaker[Session],
+    table: Table,
+    *,
+    now: datetime,
+    lease_seconds: float,
+    limit: int,
+    where: ColumnElement[bool] | None = None,
+) -> list[RowMapping]:
+    """Lease up to `limit` pending rows, those due longest (matching `where`, if given), in one statement,
+    and commit; each row's lease is its own, as if taken one by one."""
     due = select(table.c.id).where(table.c.status == PENDING, table.c.next_attempt_at <= now)
     if where is not None:
         due = due.where(where)
-    due = due.order_by(table.c.next_attempt_at).limit(1).with_for_update(skip_locked=True).scalar_subquery()
-    statement = update(table).where(table.c.id == due).values(next_attempt_at=now + timedelta(seconds=lease_seconds)).returning(table)
+    due = due.order_by(table.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+    statement = (
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=now + timedelta(seconds=lease_seconds))
+        .returning(table)
+    )
     with session_factory() as session:
-        leased = session.execute(statement).mappings().first()
+        leased = session.execute(statement).mappings().all()
         session.commit()
-    return leased
+    return list(leased)
 
 
 def record(session: Session, table: Table, leased: RowMapping, **values: Any) -> bool:
@@ -56,6 +79,27 @@ def record(session: Session, table: Table, leased: RowMapping, **values: Any) ->
         .returning(table.c.id)
     )
     return session.execute(statement).first() is not None
+
+
+def record_many_statement(table: Table, outcomes: Sequence[tuple[RowMapping, Mapping[str, Any]]]) -> tuple[Update, dict[str, list[Any]]]:
+    """`record` for several leased rows at once (at least one): an UPDATE giving each row its own values (every outcome
+    sets the same columns) if its lease is still the caller's, RETURNING the ids written; and its
+    parameters. Execute it, or embed it (a CTE) in a statement that writes more. The SQL takes one array
+    per column, so it is the same however many rows are recorded (compiled and prepared once)."""
+    names = tuple(outcomes[0][1])
+    arrays = {"id": [leased["id"] for leased, _ in outcomes], "lease_token": [leased["next_attempt_at"] for leased, _ in outcomes]}
+    arrays |= {name: [values[name] for _, values in outcomes] for name in names}
+    return _record_many(table, names), {f"outcome_{name}": column for name, column in arrays.items()}
+
+
+@cache
+def _record_many(table: Table, names: tuple[str, ...]) -> Update:
+    types = {"id": table.c.id.type, "lease_token": table.c.next_attempt_at.type} | {name: table.c[name].type for name in names}
+    arrays = [cast(bindparam(f"outcome_{name}", type_=ARRAY(kind)), ARRAY(kind)) for name, kind in types.items()]
+    given = func.unnest(*arrays).table_valued(*types).render_derived(name="outcome")
+    lease_held = (table.c.id == given.c.id, table.c.status == PENDING, table.c.next_attempt_at == given.c.lease_token)
+    by_key = table.c.id == func.any(arrays[0])  # the rows looked up by primary key, whatever the planner thinks of unnest
+    return update(table).where(by_key, *lease_held).values({name: given.c[name] for name in names}).returning(table.c.id)
 
 
 def drain(

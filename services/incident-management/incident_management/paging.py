@@ -4,7 +4,11 @@ Pages are an outbox: a row in `pages` is written in the same transaction as the 
 worker delivers it. No transaction or lock is held while a peer is called: the page is leased
 (`platform_common.outbox`), oncall-service and notification-service are asked, and the outcome, the
 assignment and the timeline event are written in one short transaction, only if the lease is still
-ours. A peer that is down leaves the page pending with a backoff; nothing is dropped. Each notification
+ours. Pages due together are handled as one batch: one on-call lookup, one delivery-plan lookup and one
+hand-over to notification-service (`POST /api/v1/notify/batch`) for all of them, and one transaction for
+their outcomes; one page alone uses the single routes. A peer that is down leaves the pages pending with a
+backoff; nothing is dropped. A batch notification-service refuses is sent again page by page, so only the
+page it refuses fails. Each notification
 carries an idempotency key, so a retried page (or one retried by a replica whose lease ran out) is
 never delivered twice. Every page ends with its signed acknowledge and resolve links for the person
 paged (`platform_common.pagelinks`).
@@ -20,83 +24,47 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from incident_management import service
+from incident_management.oncall_lookups import OnCall, Plan, lookup_plans, lookup_primaries
 from incident_management.tables import pages
 from platform_common import outbox
 from platform_common.clock import utcnow
 from platform_common.http import PeerUnavailable, ServiceClient
 from platform_common.pagelinks import PageLinker, Who
-from platform_common.recipients import Destination, destinations, is_email
+from platform_common.recipients import Destination, destinations
 
 logger = logging.getLogger(__name__)
 ACTOR = "pager"
-MAX_PAGES_PER_CYCLE = 50
-# Longer than a whole attempt: the on-call lookup and one notification per channel, each with its
-# timeout and retries (about 25 s with the default settings and three channels).
+MAX_PAGES_PER_CYCLE = 200
+PAGES_PER_BATCH = 25  # leased together by one worker
+MAX_NOTIFICATIONS_PER_BATCH = 100  # notification-service's limit per POST /api/v1/notify/batch
+# Longer than a whole attempt: the lookups and the hand-over of a batch, each with its timeout and
+# retries (about 25 s with the default settings).
 LEASE_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class OnCall:
-    name: str
-    email: str | None
-
-    @property
-    def address(self) -> str:
-        return self.email or self.name
 
 
 class PageRejected(Exception):
     """notification-service refused the page (4xx): retrying would not help."""
 
 
-def lookup_primary(oncall: ServiceClient, team: str) -> OnCall | None:
-    """The team's current primary; None when the team has no schedule. Raises PeerUnavailable."""
-    response = oncall.get("/api/v1/oncall/current", params={"team": team})
-    if response.status_code == 404:
-        return None
-    if response.status_code != 200:
-        raise PeerUnavailable(f"oncall-service answered {response.status_code}")
-    primary = (response.json() or {}).get("primary") or {}
-    if not primary.get("name"):
-        return None
-    return OnCall(name=primary["name"], email=primary.get("email"))
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How oncall-service says to page a person: as a platform user on their contact methods, or not."""
-
-    user_id: str | None = None
-    name: str | None = None
-    steps: tuple[dict[str, Any], ...] = ()
-
-
-def lookup_plan(oncall: ServiceClient, address: str) -> Plan:
-    """The person's delivery plan (a name that is not an email address has none). Raises PeerUnavailable."""
-    if not is_email(address):
-        return Plan()
-    response = oncall.get("/api/v1/people/delivery-plan", params={"email": address})
-    if response.status_code == 404:  # an oncall-service without people: everyone is paged on PAGE_CHANNELS
-        return Plan()
-    if response.status_code != 200:
-        raise PeerUnavailable(f"oncall-service answered {response.status_code} for the delivery plan")
-    body = response.json()
-    return Plan(body["user_id"], body["name"], tuple(body["plan"]))
-
-
-def _via(sent: list[Destination]) -> str:
+def _via(sent: tuple[Destination, ...]) -> str:
     return ", ".join(to.channel + (f" after {to.delay_minutes} min" if to.delay_minutes else "") for to in sent)
 
 
-def _event(session: Session, page: RowMapping, kind: str, message: str, now: datetime, **data: Any) -> None:
+def _event(page: RowMapping, kind: str, message: str, **data: Any) -> dict[str, Any]:
     """A timeline event on the page's incident, naming the page."""
-    data = {"page_id": str(page["id"]), **data}
-    service.add_event(session, incident_id=page["incident_id"], kind=kind, actor=ACTOR, message=message, data=data, now=now)
+    return {
+        "incident_id": page["incident_id"],
+        "kind": kind,
+        "actor": ACTOR,
+        "message": message,
+        "data": {"page_id": str(page["id"]), **data},
+    }
 
 
 def page_message(incident: RowMapping) -> str:
@@ -128,6 +96,17 @@ class Outcome:
     sent: tuple[Destination, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Addressed:
+    """A page whose person is known, with the notifications that page them."""
+
+    page: RowMapping
+    recipient: str
+    primary: OnCall | None
+    sent: tuple[Destination, ...]
+    bodies: tuple[tuple[str, dict[str, Any]], ...]  # (Idempotency-Key, POST /api/v1/notify body)
+
+
 @dataclass
 class Pager:
     session_factory: sessionmaker[Session]
@@ -139,50 +118,102 @@ class Pager:
     links: PageLinker = field(default_factory=PageLinker.from_environment)
 
     def deliver_due(self) -> int:
-        """Deliver pages that are due, each under a lease; returns how many were handled."""
-        return outbox.drain(
-            self.session_factory, pages, self._deliver, clock=self.clock, lease_seconds=LEASE_SECONDS, limit=MAX_PAGES_PER_CYCLE
-        )
+        """Deliver pages that are due, in batches, each page under a lease; returns how many were handled."""
+        handled = 0
+        while handled < MAX_PAGES_PER_CYCLE:
+            leased = outbox.take_many(self.session_factory, pages, now=self.clock(), lease_seconds=LEASE_SECONDS, limit=PAGES_PER_BATCH)
+            if not leased:
+                break
+            self._deliver(leased)
+            handled += len(leased)
+        return handled
 
-    def _deliver(self, page: RowMapping) -> None:
+    def _deliver(self, leased: list[RowMapping]) -> None:
         with self.session_factory() as session:
-            incident = service.get_or_raise(session, incident_id=page["incident_id"])
-        self._record(page, self._attempt(page, incident))
+            incidents = service.get_many(session, ids={page["incident_id"] for page in leased})
+        self._record(leased, incidents, self._attempt(leased, incidents))
 
-    def _attempt(self, page: RowMapping, incident: RowMapping) -> Outcome:
-        """Find the recipient and send the page (peers only, no database)."""
-        primary = None
+    def _attempt(self, leased: list[RowMapping], incidents: dict[UUID, RowMapping]) -> dict[UUID, Outcome]:
+        """Find each page's person and send the pages (peers only, no database): each page's outcome."""
+        outcomes: dict[UUID, Outcome] = {}
+        unknown = {incidents[page["incident_id"]]["service"] for page in leased if page["recipient"] is None}
         try:
-            recipient = page["recipient"]
-            if recipient is None:
-                primary = lookup_primary(self.oncall, incident["service"])
-                if primary is None:
-                    return Outcome("skipped", error="no on-call schedule")
-                recipient = primary.address
-            plan = lookup_plan(self.oncall, recipient)
-            sent = destinations(plan.steps, channels=self.channels, address=recipient)
-            self._send(page, incident, sent, _who(incident, recipient, primary, plan))
+            primaries = lookup_primaries(self.oncall, unknown) if unknown else {}
         except PeerUnavailable as exc:
-            return Outcome("pending", primary=primary, error=str(exc))
-        except PageRejected as exc:
-            return Outcome("failed", primary=primary, error=str(exc))
-        return Outcome("sent", recipient=recipient, primary=primary, sent=tuple(sent))
+            primaries = {}
+            outcomes.update((page["id"], Outcome("pending", error=str(exc))) for page in leased if page["recipient"] is None)
+        found: list[tuple[RowMapping, str, OnCall | None]] = []
+        for page in (page for page in leased if page["id"] not in outcomes):
+            primary = primaries.get(incidents[page["incident_id"]]["service"]) if page["recipient"] is None else None
+            if page["recipient"] is None and primary is None:
+                outcomes[page["id"]] = Outcome("skipped", error="no on-call schedule")
+            else:
+                found.append((page, page["recipient"] or primary.address, primary))  # type: ignore[union-attr]
+        try:
+            plans = lookup_plans(self.oncall, {recipient for _, recipient, _ in found}) if found else {}
+        except PeerUnavailable as exc:
+            outcomes.update((page["id"], Outcome("pending", primary=primary, error=str(exc))) for page, _, primary in found)
+            return outcomes
+        addressed = [
+            self._address(page, incidents[page["incident_id"]], recipient, primary, plans[recipient]) for page, recipient, primary in found
+        ]
+        for chunk in _chunks(addressed):
+            outcomes.update(self._send(chunk))
+        return outcomes
 
-    def _send(self, page: RowMapping, incident: RowMapping, sent: list[Destination], who: Who) -> None:
-        message = page_message(incident) + self.links.text(incident["id"], who)
+    def _address(self, page: RowMapping, incident: RowMapping, recipient: str, primary: OnCall | None, plan: Plan) -> _Addressed:
+        sent = tuple(destinations(plan.steps, channels=self.channels, address=recipient))
+        message = page_message(incident) + self.links.text(incident["id"], _who(incident, recipient, primary, plan))
+        bodies = []
         for to in sent:
             body = {"incident_id": str(incident["id"]), "channel": to.channel, "recipient": to.recipient, "message": message}
             if (not_before := to.not_before(page["created_at"])) is not None:
                 body["not_before"] = not_before
-            response = self.notifier.post("/api/v1/notify", json=body, headers={"Idempotency-Key": f"page:{page['id']}:{to.key}"})
-            if 400 <= response.status_code < 500:
-                raise PageRejected(f"{to.channel}: HTTP {response.status_code} {response.text[:200]}")
-            if response.status_code >= 500:
-                raise PeerUnavailable(f"notification-service answered {response.status_code}")
+            bodies.append((f"page:{page['id']}:{to.key}", body))
+        return _Addressed(page, recipient, primary, sent, tuple(bodies))
 
-    def _record(self, page: RowMapping, outcome: Outcome) -> None:
-        """Write the outcome, the assignment and the timeline event if the lease is still ours."""
+    def _send(self, chunk: list[_Addressed]) -> dict[UUID, Outcome]:
+        """Hand a chunk of pages' notifications over in one request; a chunk refused is sent page by page."""
+        items = [{**body, "idempotency_key": key} for one in chunk for key, body in one.bodies]
+        if len(chunk) == 1 or len(items) <= 1:
+            return {one.page["id"]: self._send_one(one) for one in chunk}
+        try:
+            response = self.notifier.post("/api/v1/notify/batch", json={"notifications": items})
+        except PeerUnavailable as exc:
+            return {one.page["id"]: Outcome("pending", primary=one.primary, error=str(exc)) for one in chunk}
+        if response.status_code == 200:
+            return {one.page["id"]: _sent(one) for one in chunk}
+        if response.status_code >= 500:
+            error = f"notification-service answered {response.status_code}"
+            return {one.page["id"]: Outcome("pending", primary=one.primary, error=error) for one in chunk}
+        return {one.page["id"]: self._send_one(one) for one in chunk}  # which page was refused, and only it fails
+
+    def _send_one(self, one: _Addressed) -> Outcome:
+        try:
+            for key, body in one.bodies:
+                response = self.notifier.post("/api/v1/notify", json=body, headers={"Idempotency-Key": key})
+                if 400 <= response.status_code < 500:
+                    raise PageRejected(f"{body['channel']}: HTTP {response.status_code} {response.text[:200]}")
+                if response.status_code >= 500:
+                    raise PeerUnavailable(f"notification-service answered {response.status_code}")
+        except PeerUnavailable as exc:
+            return Outcome("pending", primary=one.primary, error=str(exc))
+        except PageRejected as exc:
+            return Outcome("failed", primary=one.primary, error=str(exc))
+        return _sent(one)
+
+    def _record(self, leased: list[RowMapping], incidents: dict[UUID, RowMapping], outcomes: dict[UUID, Outcome]) -> None:
+        """Write each page's outcome, assignment and timeline event, if its lease is still ours: one transaction."""
         now = self.clock()
+        with self.session_factory() as session:
+            events = [self._record_one(session, page, incidents[page["incident_id"]], outcomes[page["id"]], now) for page in leased]
+            service.add_events(session, [event for event in events if event is not None], now=now)
+            session.commit()
+
+    def _record_one(
+        self, session: Session, page: RowMapping, incident: RowMapping, outcome: Outcome, now: datetime
+    ) -> dict[str, Any] | None:
+        """Write the page's outcome and assignment if the lease is still ours; the timeline event it calls for."""
         attempts = page["attempts"] + 1
         values: dict[str, Any] = {"attempts": attempts, "last_error": outcome.error}
         if outcome.status == "pending":
@@ -192,26 +223,39 @@ class Pager:
             values["status"] = outcome.status
         if outcome.status == "sent":
             values.update(sent_at=now, recipient=outcome.recipient)
-        with self.session_factory() as session:
-            if not outbox.record(session, pages, page, **values):
-                logger.warning("page %s: lease lost, outcome %s not recorded", page["id"], outcome.status)
-                return
-            incident = service.get_or_raise(session, incident_id=page["incident_id"], lock=outcome.primary is not None)
-            if outcome.primary is not None and incident["assigned_to"] is None:
+        if not outbox.record(session, pages, page, **values):
+            logger.warning("page %s: lease lost, outcome %s not recorded", page["id"], outcome.status)
+            return None
+        if outcome.primary is not None:
+            incident = service.get_or_raise(session, incident_id=page["incident_id"], lock=True)
+            if incident["assigned_to"] is None:
                 service.assign(session, incident=incident, assignee=outcome.primary.name, actor=ACTOR, now=now)
-            self._add_event(session, page, incident, outcome, attempts=attempts, now=now)
-            session.commit()
+        return _event_of(page, incident, outcome, attempts=attempts)
 
-    def _add_event(
-        self, session: Session, page: RowMapping, incident: RowMapping, outcome: Outcome, *, attempts: int, now: datetime
-    ) -> None:
-        if outcome.status == "sent":
-            message = f"Paged {outcome.recipient} via {_via(list(outcome.sent))}"
-            channels = [to.channel for to in outcome.sent]
-            _event(session, page, "paged", message, now, recipient=outcome.recipient, reason=page["reason"], channels=channels)
-        elif outcome.status == "skipped":
-            _event(session, page, "page_skipped", f"Nobody paged: team {incident['service']} has no on-call schedule", now)
-        elif outcome.status == "failed":
-            _event(session, page, "page_failed", f"Page refused by notification-service: {outcome.error}", now)
-        elif attempts == 1:
-            _event(session, page, "page_pending", f"Page not delivered yet, retrying: {outcome.error}", now)
+
+def _event_of(page: RowMapping, incident: RowMapping, outcome: Outcome, *, attempts: int) -> dict[str, Any] | None:
+    if outcome.status == "sent":
+        message = f"Paged {outcome.recipient} via {_via(outcome.sent)}"
+        channels = [to.channel for to in outcome.sent]
+        return _event(page, "paged", message, recipient=outcome.recipient, reason=page["reason"], channels=channels)
+    if outcome.status == "skipped":
+        return _event(page, "page_skipped", f"Nobody paged: team {incident['service']} has no on-call schedule")
+    if outcome.status == "failed":
+        return _event(page, "page_failed", f"Page refused by notification-service: {outcome.error}")
+    if attempts == 1:
+        return _event(page, "page_pending", f"Page not delivered yet, retrying: {outcome.error}")
+    return None
+
+
+def _sent(one: _Addressed) -> Outcome:
+    return Outcome("sent", recipient=one.recipient, primary=one.primary, sent=one.sent)
+
+
+def _chunks(addressed: list[_Addressed]) -> list[list[_Addressed]]:
+    """Pages in order, as many per chunk as fit one notify batch (a page's notifications stay together)."""
+    chunks: list[list[_Addressed]] = [[]]
+    for one in addressed:
+        if sum(len(other.bodies) for other in chunks[-1]) + len(one.bodies) > MAX_NOTIFICATIONS_PER_BATCH:
+            chunks.append([])
+        chunks[-1].append(one)
+    return [chunk for chunk in chunks if chunk]

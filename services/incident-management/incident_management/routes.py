@@ -8,10 +8,13 @@ from pydantic import BaseModel
 
 from incident_management import flows, service
 from incident_management.lifecycle import Status
+from incident_management.opening import Opened, Opening, OpenRequest, open_incidents
 from incident_management.schemas import (
+    IncidentBatch,
     IncidentCreate,
     IncidentDetail,
     IncidentMetrics,
+    IncidentOpened,
     IncidentOut,
     IncidentSummary,
     IncidentUpdate,
@@ -64,15 +67,38 @@ def create_incident(
     """Open an incident, assign the team's on-call primary (when none is given) and page them. With
     `correlation_window_seconds`, join the newest unresolved incident of the same service and severity
     opened within that window instead (the `Correlation-Action` header says which happened)."""
-    incident, opening = flows.open_incident(session, data=data, idempotency_key=idempotency_key, oncall=request.app.state.oncall)
-    if opening == flows.Opening.CREATED:
-        request.app.state.pagers.wake()
-    else:
+    ((incident, opening),) = _open(request, session, [OpenRequest(data, idempotency_key)])
+    if opening != Opening.CREATED:
         response.status_code = status.HTTP_200_OK
     if data.correlation_window_seconds is not None:
-        joined = opening == flows.Opening.JOINED
-        response.headers[CORRELATION_ACTION_HEADER] = flows.Opening.JOINED if joined else flows.Opening.CREATED
+        response.headers[CORRELATION_ACTION_HEADER] = _correlation_action(opening)
     return IncidentOut.model_validate(incident)
+
+
+@router.post("/batch", dependencies=[requires(INTERNAL)], response_model=list[IncidentOpened])
+def open_batch(batch: IncidentBatch, request: Request, session: SessionDep) -> list[IncidentOpened]:
+    """Open up to 100 incidents at once (alert-ingestion's new alerts): each item is decided exactly as
+    `POST /api/v1/incidents` with its `idempotency_key` would be, in order; `action` is its
+    Correlation-Action (new_incident | attached_to_existing_incident) and `replayed` says it was a replay."""
+    requests = [OpenRequest(item, item.idempotency_key) for item in batch.incidents]
+    return [
+        IncidentOpened(
+            incident=IncidentOut.model_validate(incident), action=_correlation_action(opening), replayed=opening == Opening.REPLAYED
+        )
+        for incident, opening in _open(request, session, requests)
+    ]
+
+
+def _open(request: Request, session: SessionDep, requests: list[OpenRequest]) -> list[Opened]:
+    opened = open_incidents(session, requests, oncall=request.app.state.oncall)
+    if any(opening == Opening.CREATED for _, opening in opened):
+        request.app.state.pagers.wake()
+    return opened
+
+
+def _correlation_action(opening: Opening) -> str:
+    """A replay answers new_incident, as the request it repeats did (or joined: that is not recorded)."""
+    return Opening.JOINED if opening == Opening.JOINED else Opening.CREATED
 
 
 @router.get("", dependencies=[requires(VIEWER)], response_model=list[IncidentOut])

@@ -35,6 +35,16 @@ class IncidentCreate(BaseModel):
     )
 
 
+class IncidentRequest(IncidentCreate):
+    """One incident of a batch, with the Idempotency-Key it would be sent with alone."""
+
+    idempotency_key: Annotated[NonEmpty, StringConstraints(max_length=200)] | None = None
+
+
+class IncidentBatch(BaseModel):
+    incidents: list[IncidentRequest] = Field(min_length=1, max_length=100)
+
+
 class IncidentUpdate(BaseModel):
     """Status change, note and/or reassignment. `notes` and `note` are the same field."""
 
@@ -87,6 +97,12 @@ class IncidentOut(BaseModel):
     resolved_at: datetime | None
     mtta_seconds: float | None
     mttr_seconds: float | None
+
+
+class IncidentOpened(BaseModel):
+    incident: IncidentOut
+    action: str = Field(description="new_incident | attached_to_existing_incident")
+    replayed: bool = Field(description="the item's idempotency_key was used before: nothing was opened")
 
 
 class NoteOut(BaseModel):

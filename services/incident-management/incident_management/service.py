@@ -5,9 +5,10 @@ Callers own the transaction: these functions never commit.
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import RowMapping, func, insert, select, text, update
+from sqlalchemy import RowMapping, func, insert, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -31,56 +32,72 @@ def get_or_raise(session: Session, *, incident_id: UUID, lock: bool = False) -> 
     return row
 
 
-def get_by_idempotency_key(session: Session, *, key: str) -> RowMapping | None:
-    return session.execute(select(incidents).where(incidents.c.idempotency_key == key)).mappings().first()
+def get_many(session: Session, *, ids: set[UUID]) -> dict[UUID, RowMapping]:
+    """These incidents, by id (one statement)."""
+    return {row["id"]: row for row in session.execute(select(incidents).where(incidents.c.id.in_(ids))).mappings()}
 
 
-def find_correlated(session: Session, *, service: str, severity: str, group_key: str | None, since: datetime) -> RowMapping | None:
-    """The newest unresolved incident of this service, severity and alert group created at `since` or later."""
-    return (
-        session.execute(
-            select(incidents)
-            .where(incidents.c.service == service, incidents.c.severity == severity, incidents.c.status != Status.RESOLVED)
-            .where(incidents.c.group_key.is_not_distinct_from(group_key))
-            .where(incidents.c.created_at >= since)
-            .order_by(incidents.c.created_at.desc())
-            .limit(1)
-        )
-        .mappings()
-        .first()
-    )
+def get_by_idempotency_keys(session: Session, *, keys: set[str]) -> dict[str, RowMapping]:
+    """The incidents opened with these idempotency keys, by key."""
+    if not keys:
+        return {}
+    rows = session.execute(select(incidents).where(incidents.c.idempotency_key.in_(keys))).mappings()
+    return {row["idempotency_key"]: row for row in rows}
 
 
-def create(session: Session, *, data: IncidentCreate, assigned_to: str | None, idempotency_key: str | None, now: datetime) -> RowMapping:
-    row = (
-        session.execute(
-            insert(incidents)
-            .values(
-                title=data.title,
-                service=data.service,
-                severity=data.severity,
-                status=Status.OPEN,
-                assigned_to=assigned_to,
-                created_at=now,
-                updated_at=now,
-                idempotency_key=idempotency_key,
-                group_key=data.group_key,
-            )
-            .returning(incidents)
-        )
-        .mappings()
-        .one()
-    )
-    add_event(
-        session,
-        incident_id=row["id"],
-        kind="created",
-        actor=SYSTEM_ACTOR,
-        message=f"Incident opened: {data.title}",
-        data={"severity": data.severity, "service": data.service},
-        now=now,
-    )
-    return row
+def newest_unresolved(
+    session: Session, *, groups: set[tuple[str, str, str | None]], since: datetime
+) -> dict[tuple[str, str, str | None], RowMapping]:
+    """The newest unresolved incident opened at `since` or later of each (service, severity, alert
+    group), by group (one statement)."""
+    if not groups:
+        return {}
+    group = (incidents.c.service, incidents.c.severity, incidents.c.group_key)
+    rows = session.execute(
+        select(incidents)
+        .where(tuple_(incidents.c.service, incidents.c.severity).in_({(service, severity) for service, severity, _ in groups}))
+        .where(incidents.c.status != Status.RESOLVED, incidents.c.created_at >= since)
+        .ext(distinct_on(*group))
+        .order_by(*group, incidents.c.created_at.desc())
+    ).mappings()
+    newest = {(row["service"], row["severity"], row["group_key"]): row for row in rows}
+    return {key: newest[key] for key in groups if key in newest}
+
+
+def create_many(session: Session, opening: list[tuple[IncidentCreate, str | None, str | None]], *, now: datetime) -> list[RowMapping]:
+    """Open incidents, each (data, assignee, idempotency key), with their `created` events, in order."""
+    if not opening:
+        return []
+    # Ids given, not the server's default, so one INSERT stores them all (RETURNING in no given order).
+    values = [
+        {
+            "id": uuid4(),
+            "title": data.title,
+            "service": data.service,
+            "severity": data.severity,
+            "status": Status.OPEN,
+            "assigned_to": assigned_to,
+            "created_at": now,
+            "updated_at": now,
+            "idempotency_key": idempotency_key,
+            "group_key": data.group_key,
+        }
+        for data, assigned_to, idempotency_key in opening
+    ]
+    stored = {row["id"]: row for row in session.execute(insert(incidents).returning(incidents), values).mappings()}
+    rows = [stored[value["id"]] for value in values]
+    created = [
+        {
+            "incident_id": row["id"],
+            "kind": "created",
+            "actor": SYSTEM_ACTOR,
+            "message": f"Incident opened: {data.title}",
+            "data": {"severity": data.severity, "service": data.service},
+        }
+        for row, (data, _, _) in zip(rows, opening, strict=True)
+    ]
+    add_events(session, created, now=now)
+    return rows
 
 
 def list_(
@@ -179,18 +196,23 @@ def add_event(
     )
 
 
+def add_events(session: Session, events: list[dict[str, Any]], *, now: datetime) -> None:
+    """Timeline events, each {incident_id, kind, actor, message, data}, recorded in order in one statement."""
+    if events:  # one statement: SQLAlchemy's "insertmanyvalues" (for an INSERT with RETURNING)
+        session.execute(insert(timeline).returning(timeline.c.id), [{**event, "created_at": now} for event in events])
+
+
 def get_event_by_key(session: Session, *, incident_id: UUID, key: str) -> RowMapping | None:
     return (
         session.execute(select(timeline).where(timeline.c.incident_id == incident_id, timeline.c.idempotency_key == key)).mappings().first()
     )
 
 
-def queue_page(session: Session, *, incident_id: UUID, recipient: str | None, reason: str, now: datetime) -> None:
-    session.execute(
-        insert(pages).values(
-            incident_id=incident_id, recipient=recipient, reason=reason, status="pending", next_attempt_at=now, created_at=now
-        )
-    )
+def queue_pages(session: Session, queued: list[dict[str, Any]], *, reason: str, now: datetime) -> None:
+    """Pages to deliver, each {incident_id, recipient}: the pager's outbox rows, due now."""
+    if queued:
+        values = {"reason": reason, "status": "pending", "next_attempt_at": now, "created_at": now}
+        session.execute(insert(pages).returning(pages.c.id), [{**page, **values} for page in queued])
 
 
 def detail(session: Session, *, incident_id: UUID) -> dict[str, Any]:
@@ -215,14 +237,19 @@ def linked_alerts(session: Session, *, incident_id: UUID) -> tuple[list[RowMappi
     return list(reversed(rows)), total
 
 
-def governing_policy(session: Session, *, team: str) -> str | None:
-    """The name of the escalation policy governing the team, read from the view oncall-service publishes
-    (None without one, or before oncall-service first ran)."""
+def governing_policies(session: Session, *, teams: set[str]) -> dict[str, str]:
+    """The name of the escalation policy governing each of these teams that has one, read from the view
+    oncall-service publishes (none before oncall-service first ran)."""
+    if not teams:
+        return {}
     try:
         with session.begin_nested():
-            return session.execute(text("SELECT policy_name FROM oncall.governed_teams WHERE team = :team"), {"team": team}).scalar()
+            rows = session.execute(
+                text("SELECT team, policy_name FROM oncall.governed_teams WHERE team = ANY(:teams)"), {"teams": list(teams)}
+            )
+            return {team: policy for team, policy in rows}
     except ProgrammingError:
-        return None
+        return {}
 
 
 def events(session: Session, *, incident_id: UUID) -> list[RowMapping]:

@@ -91,14 +91,10 @@ def pagers(clean_db, peers, clock) -> Iterator[Callable[[], Pager]]:
 def open_incident(db: Engine, now: datetime) -> Any:
     """An unassigned incident with its page queued, as incident-management writes them when oncall-service is down."""
     with create_session_factory(db)() as session:
-        incident = service.create(
-            session,
-            data=IncidentCreate(title="Checkout down", service="checkout", severity="critical"),
-            assigned_to=None,
-            idempotency_key=None,
-            now=now,
+        (incident,) = service.create_many(
+            session, [(IncidentCreate(title="Checkout down", service="checkout", severity="critical"), None, None)], now=now
         )
-        service.queue_page(session, incident_id=incident["id"], recipient=None, reason="new_incident", now=now)
+        service.queue_pages(session, [{"incident_id": incident["id"], "recipient": None}], reason="new_incident", now=now)
         session.commit()
     return incident["id"]
 

@@ -1,0 +1,159 @@
+"""Opening incidents for new alerts in batches: what a flood of new services (a network partition) needs.
+
+An alert stored as `pending` (no incident to join) waits here for its incident. The alerts waiting
+together are sent to incident-management as one batch (`POST /api/v1/incidents/batch`), each item with
+its Idempotency-Key (the alert id) and its correlation window, so it opens an incident or joins the one
+another alert opened meanwhile, exactly as alone; then they are attached in one statement. At most
+`IN_FLIGHT` batches are out at once, so under load the next batch gathers every alert that arrived
+meanwhile, and a lone alert goes at once. No database connection is held while incident-management is
+asked (the request runs in a worker thread).
+
+If incident-management cannot be reached or refuses the batch, its alerts stay stored as `pending`
+with the error, visibly; the retry worker (correlation.py) correlates them one by one later.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from anyio import to_thread
+from sqlalchemy import Engine, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from sqlalchemy.types import Text, Uuid
+
+from alert_ingestion.metrics import count_correlation
+from alert_ingestion.tables import alerts
+from platform_common.clock import utcnow
+from platform_common.http import PeerUnavailable, ServiceClient
+
+logger = logging.getLogger(__name__)
+BATCH = 100  # incident-management's limit per batch
+IN_FLIGHT = 2
+
+_ATTACH = text(
+    """
+    UPDATE alert_ingestion.alerts AS a
+    SET incident_id = v.incident_id, status = 'correlated', action = v.action, correlated_at = :now, last_error = NULL
+    FROM unnest(:ids, :incidents, :actions) AS v(id, incident_id, action)
+    WHERE a.id = v.id AND a.status = 'pending'
+    RETURNING a.id, a.incident_id, a.status, a.action
+    """
+).bindparams(bindparam("ids", type_=ARRAY(Uuid())), bindparam("incidents", type_=ARRAY(Uuid())), bindparam("actions", type_=ARRAY(Text())))
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    """A stored pending alert and what opening its incident needs."""
+
+    id: UUID
+    message: str
+    service: str
+    severity: str
+    group_key: str | None
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An alert's state after its batch: correlated to `incident_id`, or still pending (`peer_down`: incident-management unreachable)."""
+
+    id: UUID
+    incident_id: UUID | None
+    status: str
+    action: str | None
+    peer_down: bool = False
+
+
+class IncidentRejected(Exception):
+    """incident-management refused the batch (4xx); its alerts stay pending, visibly."""
+
+
+class IncidentOpener:
+    def __init__(self, engine: Engine, incidents: ServiceClient, window_seconds: Callable[[str], int]) -> None:
+        self.engine = engine
+        self.incidents = incidents
+        self.window_seconds = window_seconds
+        self._waiting: list[tuple[NewAlert, asyncio.Future[Opened]]] = []
+        self._senders: set[asyncio.Task[None]] = set()
+
+    async def open(self, alert: NewAlert) -> Opened:
+        """The alert's state once its incident is opened or joined (or it stays pending)."""
+        future: asyncio.Future[Opened] = asyncio.get_running_loop().create_future()
+        self._waiting.append((alert, future))
+        if len(self._senders) < IN_FLIGHT:
+            self._senders.add(asyncio.create_task(self._send_waiting()))
+        return await asyncio.shield(future)
+
+    async def _send_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
+                try:
+                    outcomes = await to_thread.run_sync(self.open_batch, [alert for alert, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - every waiting request gets an answer
+                    for _, future in batch:
+                        future.set_exception(exc)
+                    continue
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    future.set_result(outcome)
+        finally:
+            # In the same turn as finding nothing left to send (a done-callback runs a turn later, and an
+            # alert arriving meanwhile would find every sender still counted, and wait for the next one).
+            self._senders.discard(asyncio.current_task())  # type: ignore[arg-type]
+
+    def open_batch(self, batch: list[NewAlert]) -> list[Opened]:
+        """Ask incident-management for the batch's incidents, then attach the alerts (blocking: a worker thread)."""
+        try:
+            answers = self._ask(batch)
+        except (PeerUnavailable, IncidentRejected) as exc:
+            self._keep_pending(batch, str(exc))
+            return [Opened(alert.id, None, "pending", None, peer_down=isinstance(exc, PeerUnavailable)) for alert in batch]
+        try:
+            return self._attach(batch, answers)
+        except (OperationalError, SQLAlchemyTimeoutError):  # stored: the retry worker correlates them later
+            logger.warning("database unavailable while attaching %d alerts; they stay pending", len(batch))
+            return [Opened(alert.id, None, "pending", None) for alert in batch]
+
+    def _ask(self, batch: list[NewAlert]) -> list[tuple[UUID, str]]:
+        items = [
+            {
+                "title": alert.message[:500],
+                "service": alert.service,
+                "severity": alert.severity,
+                "correlation_window_seconds": self.window_seconds(alert.service),
+                "group_key": alert.group_key,
+                "idempotency_key": f"alert:{alert.id}",
+            }
+            for alert in batch
+        ]
+        response = self.incidents.post("/api/v1/incidents/batch", json={"incidents": items})
+        if response.status_code != 200:
+            raise IncidentRejected(f"incident-management answered {response.status_code}: {response.text[:200]}")
+        return [(UUID(answer["incident"]["id"]), answer["action"]) for answer in response.json()]
+
+    def _attach(self, batch: list[NewAlert], answers: list[tuple[UUID, str]]) -> list[Opened]:
+        """Record each alert's incident in one statement, unless the retry worker already did."""
+        ids = [alert.id for alert in batch]
+        with self.engine.begin() as connection:
+            params = {"ids": ids, "incidents": [incident for incident, _ in answers], "actions": [action for _, action in answers]}
+            rows = {row.id: row for row in connection.execute(_ATTACH, {**params, "now": utcnow()})}
+            for row in rows.values():
+                count_correlation(row.action)
+            missing = [alert_id for alert_id in ids if alert_id not in rows]
+            if missing:
+                rows.update((row.id, row) for row in connection.execute(select(alerts).where(alerts.c.id.in_(missing))))
+        return [Opened(row.id, row.incident_id, row.status, row.action) for row in (rows[alert_id] for alert_id in ids)]
+
+    def _keep_pending(self, batch: list[NewAlert], error: str) -> None:
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(alerts)
+                    .where(alerts.c.id.in_([alert.id for alert in batch]), alerts.c.status == "pending")
+                    .values(attempts=alerts.c.attempts + 1, last_error=error[:1000])
+                )
+        except (OperationalError, SQLAlchemyTimeoutError):
+            logger.warning("database unavailable while recording that %d alerts stay pending", len(batch))
