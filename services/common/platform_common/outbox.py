@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Table, Update, bindparam, cast, func, select, update
+from sqlalchemy import ColumnElement, RowMapping, Table, Update, bindparam, cast, func, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,9 +97,9 @@ def _record_many(table: Table, names: tuple[str, ...]) -> Update:
     types = {"id": table.c.id.type, "lease_token": table.c.next_attempt_at.type} | {name: table.c[name].type for name in names}
     arrays = [cast(bindparam(f"outcome_{name}", type_=ARRAY(kind)), ARRAY(kind)) for name, kind in types.items()]
     given = func.unnest(*arrays).table_valued(*types).render_derived(name="outcome")
-    lease_held = (table.c.id == given.c.id, table.c.status == PENDING, table.c.next_attempt_at == given.c.lease_token)
-    by_key = table.c.id == func.any(arrays[0])  # the rows looked up by primary key, whatever the planner thinks of unnest
-    return update(table).where(by_key, *lease_held).values({name: given.c[name] for name in names}).returning(table.c.id)
+    pending = select(literal(PENDING)).scalar_subquery()
+    lease_held = (table.c.id == given.c.id, table.c.status == pending, table.c.next_attempt_at == given.c.lease_token)
+    return update(table).where(*lease_held).values({name: given.c[name] for name in names}).returning(table.c.id)
 
 
 def drain(

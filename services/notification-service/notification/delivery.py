@@ -34,8 +34,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from notification import reports, service
 from notification.channels import Channel, DeliveryError, Notification
+from notification.grouped import GroupWriter
 from notification.incidents import IncidentState, incident_state
 from notification.lanes import Lanes
+from notification.leased import Leased
 from notification.metrics import count_attempt, count_cancelled
 from notification.retries import CANCELLED, SENT, Decision, RetryPolicy
 from notification.schemas import BatchNotification, Destination, NotifyRequest
@@ -170,6 +172,15 @@ def _lane(row: RowMapping) -> str:
     return row["destination"] or row["channel"]  # rows stored before lanes_0001 are laned by channel
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    row: RowMapping
+    decision: Decision
+    error: str | None
+    duration: float
+    attempted_at: datetime
+
+
 @dataclass
 class Dispatcher:
     session_factory: sessionmaker[Session]
@@ -178,7 +189,15 @@ class Dispatcher:
     incidents: ServiceClient
     lease_seconds: float
     lanes: Lanes
+    batch_size: int  # notifications leased per claim: the replica's delivery workers
+    attempt_seconds: float  # the longest one attempt may take
     clock: Clock = utcnow
+
+    def __post_init__(self) -> None:
+        # A leased notification is started within half of what its lease leaves beyond one attempt.
+        start_within = (self.lease_seconds - self.attempt_seconds) / 2
+        self._leased = Leased(lease_seconds=self.lease_seconds, start_within=start_within, lane=_lane)
+        self._recorder = GroupWriter(self._record)
 
     def deliver_due(self) -> int:
         """Deliver notifications that are due, at most MAX_DELIVERIES_PER_CYCLE, each in its destination's
@@ -198,9 +217,19 @@ class Dispatcher:
         return self._take([])
 
     def _take(self, full: list[str]) -> RowMapping | None:
-        """Lease the notification due longest whose destination's lane has room."""
+        """The notification due longest whose destination's lane has room: one leased earlier
+        (`notification.leased`), else the first of a new batch leased in one statement."""
+        now = self.clock()
+        if (row := self._leased.pop(full=full, now=now)) is not None:
+            return row
         where = func.coalesce(notifications.c.destination, notifications.c.channel).not_in(full) if full else None
-        return outbox.take(self.session_factory, notifications, now=self.clock(), lease_seconds=self.lease_seconds, where=where)
+        open("/tmp/hd_takes.txt", "a").write(f"{len(full)}\n")  # HD-DEBUG
+        self._leased.add(
+            outbox.take_many(
+                self.session_factory, notifications, now=now, lease_seconds=self.lease_seconds, limit=self.batch_size, where=where
+            )
+        )
+        return self._leased.pop(full=full, now=now)
 
     def deliver(self, row: RowMapping) -> None:
         """One attempt at a leased notification, and its outcome recorded."""
@@ -229,32 +258,36 @@ class Dispatcher:
                 incident=incident,
             )
         duration = time.perf_counter() - started
-        if self._record(row, decision, error=error, duration=duration, attempted_at=attempted_at):
+        if self._recorder.submit(_Outcome(row, decision, error, duration, attempted_at)):
             count_attempt(row["channel"], outcome=decision.outcome, duration=duration)
             _log(row, decision, error)
+        else:
+            logger.warning("notification %s: lease lost while sending, outcome not recorded", row["id"])
 
-    def _record(self, row: RowMapping, decision: Decision, *, error: str | None, duration: float, attempted_at: datetime) -> bool:
-        failing_since = row["failing_since"] or (attempted_at if decision.failing else None)
+    def _record(self, outcomes: Sequence[_Outcome]) -> list[bool]:
+        """Record attempts that ended at about the same time (`notification.grouped`) at once: whether
+        each was (False: its lease was lost, nothing written for it). One statement; in a transaction
+        with what a failure calls for (a timeline report, a fallback) when any of them calls for it."""
+        follow_ups = [outcome for outcome in outcomes if outcome.decision.report or outcome.decision.starts_fallback]
         with self.session_factory() as session:
-            recorded = service.record_attempt(
-                session,
-                notification=row,
-                error=error,
-                duration=duration,
-                attempted_at=attempted_at,
-                status=decision.status,
-                next_attempt_at=decision.next_attempt_at,
-                failing_since=failing_since,
-            )
-            if not recorded:
-                logger.warning("notification %s: lease lost while sending, outcome not recorded", row["id"])
-                return False
-            if decision.report:
-                reports.queue(session, kind=decision.report, notification=row, error=error, attempts=row["attempts"] + 1, now=attempted_at)
-            if decision.starts_fallback:
-                service.create_fallback(session, parent=row, destination_of=partial(destination_of, self.channels), now=attempted_at)
+            if not follow_ups:
+                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # no BEGIN / COMMIT round trips
+            recorded = service.record_attempts(session, made=[_attempt(outcome) for outcome in outcomes])
+            for outcome in follow_ups:
+                if outcome.row["id"] in recorded:
+                    self._queue_follow_ups(session, outcome)
             session.commit()
-        return True
+        return [outcome.row["id"] in recorded for outcome in outcomes]
+
+    def _queue_follow_ups(self, session: Session, outcome: _Outcome) -> None:
+        """What a failure calls for, in the transaction that records it: a timeline report, the fallback."""
+        row, decision = outcome.row, outcome.decision
+        if decision.report:
+            reports.queue(
+                session, kind=decision.report, notification=row, error=outcome.error, attempts=row["attempts"] + 1, now=outcome.attempted_at
+            )
+        if decision.starts_fallback:
+            service.create_fallback(session, parent=row, destination_of=partial(destination_of, self.channels), now=outcome.attempted_at)
 
     def _cancel(self, row: RowMapping) -> None:
         with self.session_factory() as session:
@@ -263,6 +296,19 @@ class Dispatcher:
         if cancelled:
             count_cancelled(row["channel"])
             _log(row, CANCELLED, None)
+
+
+def _attempt(outcome: _Outcome) -> service.Attempt:
+    row, decision = outcome.row, outcome.decision
+    return service.Attempt(
+        notification=row,
+        error=outcome.error,
+        duration=outcome.duration,
+        attempted_at=outcome.attempted_at,
+        status=decision.status,
+        next_attempt_at=decision.next_attempt_at,
+        failing_since=row["failing_since"] or (outcome.attempted_at if decision.failing else None),
+    )
 
 
 def _log(row: RowMapping, decision: Decision, error: str | None) -> None:

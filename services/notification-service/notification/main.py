@@ -32,6 +32,8 @@ def _startup(settings: Settings, clock: Clock):
             app.state.incidents,
             lease_seconds=settings.delivery_lease_seconds,
             lanes=Lanes(settings.delivery_max_per_destination, settings.delivery_stall_seconds),
+            batch_size=settings.delivery_workers,
+            attempt_seconds=settings.delivery_attempt_timeout_seconds,
             clock=clock,
         )
         interval = settings.delivery_interval_seconds

@@ -6,10 +6,12 @@ Callers own the transaction: these functions never commit.
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import RowMapping, func, insert, select
+from sqlalchemy import Insert, RowMapping, Update, bindparam, cast, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -109,44 +111,62 @@ def detail(session: Session, *, notification_id: UUID) -> dict[str, Any]:
     return {**row, "delivery_attempts": history}
 
 
-def record_attempt(
-    session: Session,
-    *,
-    notification: RowMapping,
-    error: str | None,
-    duration: float,
-    attempted_at: datetime,
-    status: NotificationStatus,
-    next_attempt_at: datetime | None,
-    failing_since: datetime | None,
-) -> bool:
-    """Append the attempt to the notification's history and move the notification to its new state.
-    False when the caller's lease was lost (nothing is written)."""
-    number = notification["attempts"] + 1
-    error = error[:MAX_ERROR_CHARS] if error else None
-    values: dict[str, Any] = {
-        "attempts": number,
-        "status": status,
-        "last_error": error,
-        "next_attempt_at": next_attempt_at,
-        "failing_since": failing_since,
-        "updated_at": attempted_at,
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery attempt at a leased notification and the state it leaves the notification in."""
+
+    notification: RowMapping
+    error: str | None
+    duration: float
+    attempted_at: datetime
+    status: NotificationStatus
+    next_attempt_at: datetime | None
+    failing_since: datetime | None
+
+
+def record_attempts(session: Session, *, made: Sequence[Attempt]) -> set[UUID]:
+    """Move each attempted notification to its new state and append the attempt to its history, for the
+    notifications whose lease is still the caller's, in one statement however many attempts (atomic by
+    itself). Returns the ids of those recorded: one whose lease was lost gets nothing written."""
+    recorded, parameters = outbox.record_many_statement(notifications, [(attempt.notification, _state_after(attempt)) for attempt in made])
+    history = {
+        "notification_id": [attempt.notification["id"] for attempt in made],
+        "attempt": [attempt.notification["attempts"] + 1 for attempt in made],
+        "outcome": ["sent" if attempt.error is None else "failed" for attempt in made],
+        "error": [_clipped(attempt.error) for attempt in made],
+        "duration_seconds": [attempt.duration for attempt in made],
+        "attempted_at": [attempt.attempted_at for attempt in made],
     }
-    if status == NotificationStatus.SENT:
-        values["sent_at"] = attempted_at
-    if not outbox.record(session, notifications, notification, **values):
-        return False
-    session.execute(
-        insert(attempts).values(
-            notification_id=notification["id"],
-            attempt=number,
-            outcome="sent" if error is None else "failed",
-            error=error,
-            duration_seconds=duration,
-            attempted_at=attempted_at,
-        )
-    )
-    return True
+    parameters |= {f"history_{name}": values for name, values in history.items()}
+    return set(session.execute(_recording_attempts(recorded), parameters).scalars())
+
+
+@cache
+def _recording_attempts(recorded: Update) -> Insert:
+    """WITH recorded AS (the lease-checked UPDATE) INSERT INTO notification_attempts SELECT … FROM
+    unnest(history arrays) JOIN recorded: the history rows of exactly the notifications updated."""
+    names = ("notification_id", "attempt", "outcome", "error", "duration_seconds", "attempted_at")
+    arrays = [cast(bindparam(f"history_{name}", type_=ARRAY(attempts.c[name].type)), ARRAY(attempts.c[name].type)) for name in names]
+    history = func.unnest(*arrays).table_valued(*names).render_derived(name="history")
+    updated = recorded.cte("recorded")
+    rows = select(*(history.c[name] for name in names)).join_from(history, updated, updated.c.id == history.c.notification_id)
+    return insert(attempts).from_select(names, rows).add_cte(updated).returning(attempts.c.notification_id)
+
+
+def _state_after(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "attempts": attempt.notification["attempts"] + 1,
+        "status": attempt.status,
+        "last_error": _clipped(attempt.error),
+        "next_attempt_at": attempt.next_attempt_at,
+        "failing_since": attempt.failing_since,
+        "updated_at": attempt.attempted_at,
+        "sent_at": attempt.attempted_at if attempt.status == NotificationStatus.SENT else None,  # a pending row was never sent
+    }
+
+
+def _clipped(error: str | None) -> str | None:
+    return error[:MAX_ERROR_CHARS] if error else None
 
 
 def record_cancelled(session: Session, *, notification: RowMapping, now: datetime) -> bool:
