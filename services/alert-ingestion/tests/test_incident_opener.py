@@ -109,6 +109,24 @@ def test_a_flood_of_alerts_for_one_service_opens_one_incident(database_url, clea
     assert sum(held.batches) == 10 and len(held.batches) < 10, held.batches
 
 
+def test_an_alertmanager_group_of_new_services_opens_its_incidents_together(database_url, clean_db):
+    """One webhook with 30 alerts for 30 services (a partition seen by Alertmanager): every alert is
+    ingested at once, so they share batches instead of opening one incident after another."""
+    group = {
+        "version": "4",
+        "status": "firing",
+        "alerts": [
+            {"status": "firing", "labels": {"alertname": "InstanceDown", "service": f"svc-{n}", "severity": "critical"}} for n in range(30)
+        ],
+    }
+    with _platform(database_url, clean_db, 30) as (alerts_url, held):
+        answer = httpx.post(f"{alerts_url}/api/v1/alerts/alertmanager", json=group, timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert [(a["status"], a["action"]) for a in answer.json()["accepted"]] == [("correlated", "new_incident")] * 30
+    assert len(_incidents(clean_db)) == 30
+    assert sum(held.batches) == 30 and len(held.batches) <= 3, held.batches  # two in flight at once, then the rest
+
+
 def _refusing() -> FastAPI:
     refusing = FastAPI()
     refusing.post(BATCH)(lambda: JSONResponse({"error": {"code": "bad_request"}}, status_code=400))
