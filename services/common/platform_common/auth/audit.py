@@ -23,13 +23,26 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 AUDITED_PREFIXES = ("/api/", "/v2/")
 FLUSH_SECONDS = 0.5
 _MAX_BUFFER = 100_000
-_COLUMNS = ("at", "actor", "actor_kind", "role", "method", "path", "status", "target", "request_id", "source")
+# Each column and its type: a flush is one INSERT of the batch's columns as arrays (unnest), however many entries.
+_COLUMNS = {
+    "at": "timestamptz",
+    "actor": "text",
+    "actor_kind": "text",
+    "role": "text",
+    "method": "text",
+    "path": "text",
+    "status": "integer",
+    "target": "text",
+    "request_id": "text",
+    "source": "text",
+}
 
 
 class AuditWriter:
     def __init__(self, engine: Engine, schema: str, *, flush_seconds: float = FLUSH_SECONDS) -> None:
         self._engine = engine
-        self._insert = text(f"INSERT INTO {schema}.audit_log ({', '.join(_COLUMNS)}) VALUES ({', '.join(':' + c for c in _COLUMNS)})")
+        arrays = ", ".join(f"CAST(:{column} AS {kind}[])" for column, kind in _COLUMNS.items())
+        self._insert = text(f"INSERT INTO {schema}.audit_log ({', '.join(_COLUMNS)}) SELECT * FROM unnest({arrays})")
         self._flush_seconds = flush_seconds
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -48,7 +61,7 @@ class AuditWriter:
             return 0
         try:
             with self._engine.begin() as connection:
-                connection.execute(self._insert, batch)
+                connection.execute(self._insert, {column: [entry[column] for entry in batch] for column in _COLUMNS})
         except Exception as exc:  # noqa: BLE001 - the database is down: keep the entries for the next flush
             logger.warning("audit flush failed, %d entries kept: %s", len(batch), type(exc).__name__)
             with self._lock:
