@@ -22,10 +22,10 @@ Work is at least once, so outbound calls carry idempotency keys; a refused outco
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Table, Update, bindparam, cast, func, literal, select, update
+from sqlalchemy import ColumnElement, RowMapping, String, Table, Update, bindparam, cast, func, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,23 +50,29 @@ def take_many(
     lease_seconds: float,
     limit: int,
     where: ColumnElement[bool] | None = None,
+    parameters: Mapping[str, Any] | None = None,
 ) -> list[RowMapping]:
     """Lease up to `limit` pending rows, those due longest (matching `where`, if given), in one statement,
-    and commit; each row's lease is its own, as if taken one by one."""
-    due = select(table.c.id).where(table.c.status == PENDING, table.c.next_attempt_at <= now)
-    if where is not None:
-        due = due.where(where)
-    due = due.order_by(table.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
-    statement = (
-        update(table)
-        .where(table.c.id.in_(due.scalar_subquery()))
-        .values(next_attempt_at=now + timedelta(seconds=lease_seconds))
-        .returning(table)
-    )
+    and commit; each row's lease is its own, as if taken one by one. `where` may hold bind parameters,
+    given in `parameters`: a `where` built once (a module constant) makes the statement built once too."""
+    values = {"take_now": now, "take_lease_end": now + timedelta(seconds=lease_seconds), "take_limit": limit, **(parameters or {})}
     with session_factory() as session:
-        leased = session.execute(statement).mappings().all()
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # one statement: atomic by itself
+        leased = session.execute(_take_statement(table, where), values).mappings().all()
         session.commit()
     return list(leased)
+
+
+@lru_cache(maxsize=64)
+def _take_statement(table: Table, where: ColumnElement[bool] | None) -> Update:
+    """UPDATE … SET next_attempt_at = lease end WHERE id IN (the due rows, oldest first, FOR UPDATE SKIP
+    LOCKED) RETURNING the rows; the time, lease end and limit are bind parameters."""
+    due = select(table.c.id).where(table.c.status == PENDING, table.c.next_attempt_at <= bindparam("take_now"))
+    if where is not None:
+        due = due.where(where)
+    due = due.order_by(table.c.next_attempt_at).limit(bindparam("take_limit")).with_for_update(skip_locked=True)
+    leased = table.c.id.in_(due.scalar_subquery())
+    return update(table).where(leased).values(next_attempt_at=bindparam("take_lease_end")).returning(table)
 
 
 def record(session: Session, table: Table, leased: RowMapping, **values: Any) -> bool:
@@ -95,6 +101,7 @@ def record_many_statement(table: Table, outcomes: Sequence[tuple[RowMapping, Map
 @cache
 def _record_many(table: Table, names: tuple[str, ...]) -> Update:
     types = {"id": table.c.id.type, "lease_token": table.c.next_attempt_at.type} | {name: table.c[name].type for name in names}
+    types = {name: String() if isinstance(kind, String) else kind for name, kind in types.items()}  # too long: refused, not cut
     arrays = [cast(bindparam(f"outcome_{name}", type_=ARRAY(kind)), ARRAY(kind)) for name, kind in types.items()]
     given = func.unnest(*arrays).table_valued(*types).render_derived(name="outcome")
     pending = select(literal(PENDING)).scalar_subquery()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, select, text
+from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, bindparam, select, text
 
 from platform_common import outbox
 from platform_common.db import create_session_factory
@@ -79,6 +79,25 @@ def test_where_narrows_the_take_to_one_row(table):
     assert take(table, at=0)["id"] == first
 
 
+SKIPPED = jobs.c.id.not_in(bindparam("skipped", expanding=True))  # built once, as a caller with a fixed condition does
+
+
+def test_a_batch_is_leased_oldest_first_and_a_where_built_once_takes_its_parameters(table):
+    oldest, older, old, newest = (add(table, due_in=-n) for n in (4, 3, 2, 1))
+    session_factory = create_session_factory(table)
+
+    def take_two(skipped: list[int]) -> set[int]:
+        leased = outbox.take_many(
+            session_factory, jobs, now=START, lease_seconds=LEASE, limit=2, where=SKIPPED, parameters={"skipped": skipped}
+        )
+        assert all(row["next_attempt_at"] == START + timedelta(seconds=LEASE) for row in leased)
+        return {row["id"] for row in leased}
+
+    assert take_two([oldest]) == {older, old}
+    assert take_two([]) == {oldest, newest}
+    assert take_two([]) == set()
+
+
 def test_an_expired_lease_passes_to_another_worker_once_and_the_late_outcome_is_refused(table):
     job = add(table, due_in=0)
     stalled = take(table, at=0)
@@ -122,3 +141,23 @@ def test_drain_handles_due_rows_with_no_transaction_or_lock_held(table):
     assert outbox.drain(session_factory, jobs, handle, clock=lambda: START, lease_seconds=LEASE, limit=50) == 1
     assert seen == [(job, 0, 4) for job in reversed(ids)], "oldest due first, nothing locked or open during the handler"
     assert [status for status, _ in state(table).values()].count("pending") == 1
+
+
+def test_several_outcomes_are_recorded_in_one_statement_each_only_while_its_lease_holds(table):
+    kept, lost, other = add(table, due_in=-3), add(table, due_in=-2), add(table, due_in=-1)
+    session_factory = create_session_factory(table)
+    leased = outbox.take_many(session_factory, jobs, now=START, lease_seconds=LEASE, limit=2)
+    assert {row["id"] for row in leased} == {kept, lost}
+    # The lease on `lost` runs out and another worker takes it over.
+    later = START + timedelta(seconds=LEASE)
+    taken_over = outbox.take_many(session_factory, jobs, now=later, lease_seconds=LEASE, limit=1, where=jobs.c.id == lost)
+    assert [row["id"] for row in taken_over] == [lost]
+    mine = {row["id"]: row for row in leased}
+
+    statement, parameters = outbox.record_many_statement(
+        jobs, [(mine[kept], {"status": "done", "outcome": "first"}), (mine[lost], {"status": "done", "outcome": "second"})]
+    )
+    with session_factory() as session:
+        assert set(session.execute(statement, parameters).scalars()) == {kept}
+        session.commit()
+    assert state(table) == {kept: ("done", "first"), lost: ("pending", None), other: ("pending", None)}

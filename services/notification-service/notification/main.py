@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from notification.channels import build_channels
 from notification.config import Settings, get_settings
-from notification.delivery import Clock, Dispatcher
+from notification.dispatcher import Clock, Dispatcher
 from notification.lanes import Lanes
 from notification.metrics import FAILING
 from notification.reports import Reporter

@@ -3,17 +3,19 @@
 Callers own the transaction: these functions never commit.
 """
 
-from collections.abc import Callable, Collection, Sequence
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Insert, RowMapping, Update, bindparam, cast, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Insert, RowMapping, TableValuedAlias, Update, bindparam, cast, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.types import String, Text, TypeEngine
 
 from notification.schemas import ChannelName, NotificationStatus, NotifyRequest
 from notification.tables import attempts, notifications
@@ -50,32 +52,52 @@ class NewNotification:
 
 
 def create_many(session: Session, *, new: Sequence[NewNotification], now: datetime) -> dict[UUID, RowMapping]:
-    """Insert pending notifications, each due now (or at its `not_before`), in one statement. Returns the
-    inserted rows by id: one whose idempotency key another request already holds is left out. Rows go in
-    key order, so two batches sharing keys wait for each other instead of deadlocking."""
+    """Insert pending notifications, each due now (or at its `not_before`), in one statement (the same
+    SQL however many: one array per column). Returns the inserted rows by id: one whose idempotency key
+    another request already holds is left out. Rows go in key order, so two batches sharing keys wait for
+    each other instead of deadlocking."""
     if not new:
         return {}
     new = sorted(new, key=lambda item: item.idempotency_key or "")
-    values = [
-        {
-            "id": item.id,
-            "incident_id": item.data.incident_id,
-            "channel": item.data.channel,
-            "recipient": item.data.recipient,
-            "message": item.data.message,
-            "status": NotificationStatus.PENDING,
-            "idempotency_key": item.idempotency_key,
-            "created_at": now,
-            "updated_at": now,
-            "next_attempt_at": max(now, item.data.not_before) if item.data.not_before else now,
-            "not_before": item.data.not_before,
-            "fallbacks": [fallback.model_dump(mode="json") for fallback in item.data.fallbacks],
-            "destination": item.destination[:300],
-        }
-        for item in new
-    ]
-    statement = pg_insert(notifications).values(values).on_conflict_do_nothing(index_elements=[notifications.c.idempotency_key])
-    return {row["id"]: row for row in session.execute(statement.returning(notifications)).mappings()}
+    columns = {
+        "id": [item.id for item in new],
+        "incident_id": [item.data.incident_id for item in new],
+        "channel": [item.data.channel for item in new],
+        "recipient": [item.data.recipient for item in new],
+        "message": [item.data.message for item in new],
+        "status": [NotificationStatus.PENDING for _ in new],
+        "idempotency_key": [item.idempotency_key for item in new],
+        "created_at": [now for _ in new],
+        "updated_at": [now for _ in new],
+        "next_attempt_at": [max(now, item.data.not_before) if item.data.not_before else now for item in new],
+        "not_before": [item.data.not_before for item in new],
+        "fallbacks": [json.dumps([fallback.model_dump(mode="json") for fallback in item.data.fallbacks]) for item in new],
+        "destination": [item.destination[:300] for item in new],
+    }
+    rows = session.execute(_inserting(), {f"incoming_{name}": values for name, values in columns.items()}).mappings()
+    return {row["id"]: row for row in rows}
+
+
+@cache
+def _inserting() -> Insert:
+    """INSERT … SELECT FROM unnest(one array per column) WITH ORDINALITY ORDER BY it ON CONFLICT DO NOTHING."""
+    names = ("id", "incident_id", "channel", "recipient", "message", "status", "idempotency_key", "created_at", "updated_at")
+    names += ("next_attempt_at", "not_before", "fallbacks", "destination")
+    kinds = {name: notifications.c[name].type for name in names} | {"fallbacks": Text()}  # JSON text, cast to jsonb below
+    given = _unnest("incoming", kinds, ordinality=True)
+    rows = select(*(cast(given.c[name], JSONB) if name == "fallbacks" else given.c[name] for name in names)).order_by(given.c.ordinality)
+    statement = pg_insert(notifications).from_select(names, rows)
+    return statement.on_conflict_do_nothing(index_elements=[notifications.c.idempotency_key]).returning(notifications)
+
+
+def _unnest(name: str, columns: Mapping[str, TypeEngine[Any]], *, ordinality: bool = False) -> TableValuedAlias:
+    """`unnest(:<name>_<column>, …) AS <name>(columns…)`: rows given as one array parameter per column, so
+    a statement over them is the same SQL however many rows there are (compiled and prepared once)."""
+    # Strings as unbounded arrays: a value too long for its column is refused when assigned, never truncated.
+    kinds = {column: String() if isinstance(kind, String) else kind for column, kind in columns.items()}
+    arrays = [cast(bindparam(f"{name}_{column}", type_=ARRAY(kind)), ARRAY(kind)) for column, kind in kinds.items()]
+    rows = func.unnest(*arrays).table_valued(*columns, with_ordinality="ordinality" if ordinality else None)
+    return rows.render_derived(name=name)
 
 
 def list_(
@@ -146,8 +168,7 @@ def _recording_attempts(recorded: Update) -> Insert:
     """WITH recorded AS (the lease-checked UPDATE) INSERT INTO notification_attempts SELECT … FROM
     unnest(history arrays) JOIN recorded: the history rows of exactly the notifications updated."""
     names = ("notification_id", "attempt", "outcome", "error", "duration_seconds", "attempted_at")
-    arrays = [cast(bindparam(f"history_{name}", type_=ARRAY(attempts.c[name].type)), ARRAY(attempts.c[name].type)) for name in names]
-    history = func.unnest(*arrays).table_valued(*names).render_derived(name="history")
+    history = _unnest("history", {name: attempts.c[name].type for name in names})
     updated = recorded.cte("recorded")
     rows = select(*(history.c[name] for name in names)).join_from(history, updated, updated.c.id == history.c.notification_id)
     return insert(attempts).from_select(names, rows).add_cte(updated).returning(attempts.c.notification_id)

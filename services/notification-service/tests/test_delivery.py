@@ -239,7 +239,7 @@ def test_running_worker_delivers_as_soon_as_it_is_woken(make_client, receiver, n
 
 
 def test_many_due_notifications_are_worked_in_bounded_cycles(client, notify, deliver, monkeypatch):
-    monkeypatch.setattr("notification.delivery.MAX_DELIVERIES_PER_CYCLE", 3)
+    monkeypatch.setattr("notification.dispatcher.MAX_DELIVERIES_PER_CYCLE", 3)
     for i in range(4):
         notify(client, message=f"m{i}")
     assert deliver(client) == 3
