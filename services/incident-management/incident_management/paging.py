@@ -203,34 +203,45 @@ class Pager:
         return _sent(one)
 
     def _record(self, leased: list[RowMapping], incidents: dict[UUID, RowMapping], outcomes: dict[UUID, Outcome]) -> None:
-        """Write each page's outcome, assignment and timeline event, if its lease is still ours: one transaction."""
+        """Write each page's outcome (one statement, each only if its lease is still ours), then the
+        assignments and timeline events of those written: one transaction."""
         now = self.clock()
+        written = [(page, self._values(page, outcomes[page["id"]], now)) for page in leased]
+        statement, parameters = outbox.record_many_statement(pages, written)
         with self.session_factory() as session:
-            events = [self._record_one(session, page, incidents[page["incident_id"]], outcomes[page["id"]], now) for page in leased]
+            recorded = set(session.execute(statement, parameters).scalars())
+            events = []
+            for page in leased:
+                outcome = outcomes[page["id"]]
+                if page["id"] not in recorded:
+                    logger.warning("page %s: lease lost, outcome %s not recorded", page["id"], outcome.status)
+                    continue
+                incident = incidents[page["incident_id"]]
+                if outcome.primary is not None:
+                    incident = service.get_or_raise(session, incident_id=page["incident_id"], lock=True)
+                    if incident["assigned_to"] is None:
+                        service.assign(session, incident=incident, assignee=outcome.primary.name, actor=ACTOR, now=now)
+                events.append(_event_of(page, incident, outcome, attempts=page["attempts"] + 1))
             service.add_events(session, [event for event in events if event is not None], now=now)
             session.commit()
 
-    def _record_one(
-        self, session: Session, page: RowMapping, incident: RowMapping, outcome: Outcome, now: datetime
-    ) -> dict[str, Any] | None:
-        """Write the page's outcome and assignment if the lease is still ours; the timeline event it calls for."""
+    def _values(self, page: RowMapping, outcome: Outcome, now: datetime) -> dict[str, Any]:
+        """The page's columns after this attempt (every outcome sets the same ones, so pages record together)."""
         attempts = page["attempts"] + 1
-        values: dict[str, Any] = {"attempts": attempts, "last_error": outcome.error}
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_error": outcome.error,
+            "status": outcome.status,
+            "next_attempt_at": page["next_attempt_at"],
+            "sent_at": None,
+            "recipient": page["recipient"],
+        }
         if outcome.status == "pending":
             values["next_attempt_at"] = now + timedelta(seconds=min(self.max_backoff_seconds, 2.0**attempts))
             logger.warning("page %s pending (attempt %d): %s", page["id"], attempts, outcome.error)
-        else:
-            values["status"] = outcome.status
         if outcome.status == "sent":
             values.update(sent_at=now, recipient=outcome.recipient)
-        if not outbox.record(session, pages, page, **values):
-            logger.warning("page %s: lease lost, outcome %s not recorded", page["id"], outcome.status)
-            return None
-        if outcome.primary is not None:
-            incident = service.get_or_raise(session, incident_id=page["incident_id"], lock=True)
-            if incident["assigned_to"] is None:
-                service.assign(session, incident=incident, assignee=outcome.primary.name, actor=ACTOR, now=now)
-        return _event_of(page, incident, outcome, attempts=attempts)
+        return values
 
 
 def _event_of(page: RowMapping, incident: RowMapping, outcome: Outcome, *, attempts: int) -> dict[str, Any] | None:
