@@ -5,14 +5,13 @@ question for the whole batch, and concurrent batches open one incident per group
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from incident_management.service import SYSTEM_ACTOR as SYSTEM
 from platform_common.auth.policy import INTERNAL, route_policies
@@ -20,6 +19,7 @@ from tests.support import database
 from tests.support.apps import incident_app, incident_management, unreachable_url
 from tests.support.peers import PeerStandIn
 from tests.support.servers import serve_in_thread
+from tests.support.statements import statements
 
 BATCH = "/api/v1/incidents/batch"
 ALICE = {"primary": {"name": "alice", "email": "alice@example.com"}, "secondary": {"name": "bob", "email": "bob@example.com"}}
@@ -355,27 +355,11 @@ def test_a_batch_of_100_items_is_accepted(url, clean_db):
     assert len({a["incident"]["id"] for a in answers}) == 100 == _incidents(clean_db)
 
 
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL statements the app sends meanwhile (but the audit log's, written off the request path)."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        if "audit_log" not in statement:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_a_batch_takes_as_many_statements_whatever_its_size(database_url, clean_db, oncall):
     _, oncall_url = oncall
     app = incident_app(database_url, oncall_service_url=oncall_url)
 
-    def statements(url: str, size: int, name: str) -> list[str]:
+    def sent_for(url: str, size: int, name: str) -> list[str]:
         items = [
             _item(
                 f"{name} {n}",
@@ -386,12 +370,12 @@ def test_a_batch_takes_as_many_statements_whatever_its_size(database_url, clean_
             )
             for n in range(size)
         ]
-        with _statements(app.state.engine) as seen:
+        with statements(app.state.engine, ignoring="audit_log") as seen:
             _batch(url, items)
         return seen
 
     with serve_in_thread(app) as url:
-        small, large = statements(url, 2, "small"), statements(url, 100, "large")
+        small, large = sent_for(url, 2, "small"), sent_for(url, 100, "large")
     assert _incidents(clean_db) == 102
     assert len(small) == len(large), "\n".join(large)
 

@@ -6,33 +6,17 @@ PostgreSQL, real HTTP, a clock moved by hand."""
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from notification import service
 from notification.schemas import NotificationStatus
 from notification.tables import attempts, notifications
 from platform_common import outbox
 from platform_common.db import create_session_factory
-
-
-@contextmanager
-def statements(engine) -> Iterator[list[str]]:
-    """Every SQL statement the engine sends meanwhile."""
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+from tests.support.statements import statements
 
 
 def test_a_batch_is_leased_in_one_statement_and_each_attempt_recorded_in_one(make_client, notify, deliver):

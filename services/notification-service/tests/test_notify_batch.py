@@ -2,16 +2,15 @@
 POST /notify with its Idempotency-Key, in order, all or nothing, in a constant number of statements."""
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from notification.tables import notifications
 from platform_common.auth.policy import INTERNAL, route_policies
+from tests.support.statements import statements
 
 INCIDENT = "6f1c1c8e-6a57-4a55-9d7e-0c2f1b0e9a11"
 BATCH = "/api/v1/notify/batch"
@@ -36,22 +35,6 @@ def _batch(client, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _error(response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     return response.json()["error"]
-
-
-@contextmanager
-def _statements(client) -> Iterator[list[str]]:
-    """The SQL statements the app sends meanwhile."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement)
-
-    engine = client.app.state.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_batch_of_webhooks_is_delivered_each_once_and_a_replay_sends_nothing(receiver, client, deliver, clean_db):
@@ -147,11 +130,11 @@ def test_a_key_reused_for_another_recipient_is_a_409_naming_the_item_and_nothing
 
 
 def test_the_statements_are_as_many_for_20_items_as_for_2(client):
-    with _statements(client) as two:
+    with statements(client.app.state.engine) as two:
         _batch(client, [_item(f"two-{n}") for n in range(2)])
-    with _statements(client) as twenty:
+    with statements(client.app.state.engine) as twenty:
         _batch(client, [_item(f"twenty-{n}") for n in range(20)])
-    with _statements(client) as replayed:
+    with statements(client.app.state.engine) as replayed:
         _batch(client, [_item(f"twenty-{n}") for n in range(20)])
     assert len(two) == len(twenty) == 2  # one SELECT of the keys, one INSERT
     assert len(replayed) == 1

@@ -7,18 +7,17 @@ Every shift boundary is days away from now (weekly rotations started three days 
 so the single and the batch answers, read a moment apart, describe the same shift."""
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from oncall.main import create_app
 from oncall.people import service as people
 from oncall.people.schemas import ContactMethodCreate, NotificationRuleCreate
 from platform_common.clock import utcnow
+from tests.support.statements import statements
 
 SINCE = (utcnow() - timedelta(days=3)).isoformat()
 ADMIN_TOKEN = "test-bootstrap-admin-token-batch-0123456789"
@@ -57,22 +56,6 @@ def add_rule(client: TestClient, user_id: str, method_id: str, delay: int) -> No
             session, user_id=user_id, data=NotificationRuleCreate(contact_method_id=method_id, delay_minutes=delay), now=utcnow()
         )
         session.commit()
-
-
-@contextmanager
-def statements(client: TestClient) -> Iterator[list[str]]:
-    """Every SQL statement the app sends while the block runs."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement)
-
-    engine = client.app.state.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def oncall(client: TestClient, teams: list[str]) -> list[dict[str, Any]]:
@@ -175,9 +158,9 @@ def test_the_statements_do_not_grow_with_the_number_of_teams(client: TestClient)
         created(client.post("/api/v1/schedules", json=schedule(team, person("Alice"), {"user_id": carol}, layers=[layer])))
         window = {**person("Oscar"), "start": utcnow().isoformat(), "end": (utcnow() + timedelta(hours=1)).isoformat()}
         created(client.post(f"/api/v1/schedules/{team}/overrides", json=window))
-    with statements(client) as few:
+    with statements(client.app.state.engine) as few:
         assert len(oncall(client, teams[:2])) == 2
-    with statements(client) as many:
+    with statements(client.app.state.engine) as many:
         assert len(oncall(client, teams)) == 20
     assert few and len(many) == len(few)
 
@@ -188,9 +171,9 @@ def test_the_statements_do_not_grow_with_the_number_of_emails(client: TestClient
         user_id = make_user(client, f"P{n:02}")
         add_rule(client, user_id, add_method(client, user_id, "email", f"p{n:02}@example.org"), 0)
         emails.append(f"p{n:02}@example.org")
-    with statements(client) as few:
+    with statements(client.app.state.engine) as few:
         assert all(entry["plan"] for entry in plans(client, emails[:2]))
-    with statements(client) as many:
+    with statements(client.app.state.engine) as many:
         assert all(entry["plan"] for entry in plans(client, emails))
     assert few and len(many) == len(few)
 
