@@ -68,6 +68,10 @@ def test_a_repeating_policy_pages_each_step_once_across_two_replicas_and_acknowl
     # Acknowledged after step 1: nobody else is paged, while an unacknowledged twin goes on to step 2.
     acknowledged, control = open_incident(incidents, "db latency"), open_incident(incidents, "db errors")
     wait_until(lambda: pages(platform, acknowledged, "ada@example.org", 1), "step 1 of the incident to acknowledge")
+    # Step 1 is done once oncall-service has recorded it, not when its page lands (notification-service can
+    # deliver before the escalation's own bookkeeping ends; acknowledged before that, a retry of it is cancelled).
+    level_1 = lambda: replica.get("/api/v1/escalations", params={"incident_id": acknowledged}).json()  # noqa: E731
+    wait_until(lambda: [(e["level"], e["status"]) for e in level_1()] == [(1, "paged")], "step 1 recorded as paged")
     assert incidents.patch(f"/api/v1/incidents/{acknowledged}", json={"status": "acknowledged"}).status_code == 200
     platform.advance_to(4.05 + 1.1)
     wait_until(lambda: pages(platform, control, "alice@example.org", 2), "step 2 of the unacknowledged control incident")

@@ -41,7 +41,7 @@ class Opening(StrEnum):
 @dataclass(frozen=True)
 class OpenRequest:
     data: IncidentCreate
-    idempotency_key: str | None = None
+    idempotency_key: str | None = None  # any string is a key, even an empty one (it is stored, so it must be)
 
     @property
     def group(self) -> tuple[str, str, str | None]:
@@ -66,7 +66,7 @@ def _lock_key(request: OpenRequest) -> str:
 
 def _existing(session: Session, requests: Sequence[OpenRequest], now: datetime) -> list[Opened | None]:
     """The incident each request already stands for (a replay of its key, or the correlated one), else None."""
-    replays = service.get_by_idempotency_keys(session, keys={r.idempotency_key for r in requests if r.idempotency_key})
+    replays = service.get_by_idempotency_keys(session, keys={r.idempotency_key for r in requests if r.idempotency_key is not None})
     windowed = [r for r in requests if r.data.correlation_window_seconds is not None and r.idempotency_key not in replays]
     longest = max((r.data.correlation_window_seconds or 0 for r in windowed), default=0)
     newest = service.newest_unresolved(session, groups={r.group for r in windowed}, since=now - timedelta(seconds=longest))
@@ -132,7 +132,7 @@ def _lock(session: Session, requests: Sequence[OpenRequest]) -> None:
     once that commits, and concurrent batches never wait for each other in a cycle (on the locks or on the
     unique index of the keys)."""
     keys = {_lock_key(r) for r in requests if r.data.correlation_window_seconds is not None}
-    keys |= {f"incident-key:{r.idempotency_key}" for r in requests if r.idempotency_key}
+    keys |= {f"incident-key:{r.idempotency_key}" for r in requests if r.idempotency_key is not None}
     if keys:
         session.execute(_LOCK_IN_ORDER, {"keys": sorted(keys)})
 
@@ -149,7 +149,7 @@ def _decide_and_write(
     for index, (request, stored) in enumerate(zip(requests, found, strict=True)):
         if stored is not None and stored[1] == Opening.REPLAYED:
             continue
-        if request.idempotency_key and ("key", request.idempotency_key) in leaders:
+        if request.idempotency_key is not None and ("key", request.idempotency_key) in leaders:
             follows[index] = (leaders[("key", request.idempotency_key)], Opening.REPLAYED)
         elif request.data.correlation_window_seconds is not None and ("group", request.group) in leaders:
             # The newest incident of its group: the last one the batch opened, newer than any stored.
@@ -157,7 +157,7 @@ def _decide_and_write(
         elif stored is None:
             opening.append(index)
             leaders[("group", request.group)] = index
-            if request.idempotency_key:
+            if request.idempotency_key is not None:
                 leaders[("key", request.idempotency_key)] = index
     plans = [_plan(requests[i].data, primaries, policies, oncall_down=oncall_down) for i in opening]
     created = service.create_many(

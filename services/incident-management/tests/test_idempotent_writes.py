@@ -92,3 +92,12 @@ def test_an_invalid_correlation_window_is_422_and_stores_nothing(url, window):
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "correlation_window_seconds"
     assert httpx.get(f"{url}/api/v1/incidents").json() == []
+
+
+def test_an_empty_idempotency_key_is_a_key_like_any_other(url):
+    """Sent twice, an empty key opens one incident: the second answer is its replay (found by the fuzzer: a 500)."""
+    body = {"title": "Checkout down", "service": "checkout", "severity": "high"}
+    first = httpx.post(f"{url}/api/v1/incidents", json=body, headers={"Idempotency-Key": ""})
+    again = httpx.post(f"{url}/api/v1/incidents", json=body, headers={"Idempotency-Key": ""})
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json()["id"] == first.json()["id"]
