@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from alert_ingestion.metrics import count_correlation, count_suppressed
+from alert_ingestion.opener import BATCH as OPEN_BATCH
 from alert_ingestion.opener import IncidentOpener, IncidentRejected, NewAlert
 from alert_ingestion.routing.cache import RoutingCache
 from alert_ingestion.routing.decide import decide
@@ -303,19 +304,19 @@ class Correlator:
         return UUID(response.json()["id"]), response.headers.get(CORRELATION_ACTION_HEADER, "new_incident")
 
     def correlate_pending(self) -> int:
-        """One retry cycle: correlate stored pending alerts, oldest first; stop while the peer is down."""
+        """One retry cycle: correlate stored pending alerts, oldest first, in batches as new alerts are
+        (opener.py); stop while incident-management is down."""
         with self.engine.connect() as connection:
-            pending = (
-                connection.execute(
-                    select(alerts.c.id).where(alerts.c.status == "pending").order_by(alerts.c.received_at).limit(PENDING_BATCH)
-                )
-                .scalars()
-                .all()
-            )
+            pending = connection.execute(
+                select(alerts.c.id, alerts.c.message, alerts.c.service, alerts.c.severity, alerts.c.group_key)
+                .where(alerts.c.status == "pending")
+                .order_by(alerts.c.received_at)
+                .limit(PENDING_BATCH)
+            ).all()
         done = 0
-        for alert_id in pending:
-            outcome = self.correlate(alert_id)
-            if outcome.peer_down:
+        for start in range(0, len(pending), OPEN_BATCH):
+            outcomes = self.opener.open_batch([NewAlert(*row) for row in pending[start : start + OPEN_BATCH]])
+            done += sum(outcome.status == "correlated" for outcome in outcomes)
+            if any(outcome.peer_down for outcome in outcomes):
                 break
-            done += outcome.status == "correlated"
         return done

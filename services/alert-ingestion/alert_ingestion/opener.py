@@ -9,7 +9,7 @@ meanwhile, and a lone alert goes at once. No database connection is held while i
 asked (the request runs in a worker thread).
 
 If incident-management cannot be reached or refuses the batch, its alerts stay stored as `pending`
-with the error, visibly; the retry worker (correlation.py) correlates them one by one later.
+with the error, visibly; the retry worker (correlation.py) sends them again, in batches too.
 """
 
 import asyncio
