@@ -31,19 +31,17 @@ from sqlalchemy.exc import ProgrammingError
 
 from alert_ingestion.metrics import count_correlation, count_suppressed
 from alert_ingestion.opener import BATCH as OPEN_BATCH
-from alert_ingestion.opener import IncidentOpener, IncidentRejected, NewAlert
+from alert_ingestion.opener import IncidentOpener, NewAlert
 from alert_ingestion.routing.cache import RoutingCache
 from alert_ingestion.routing.decide import decide
 from alert_ingestion.schemas import AlertIn
 from alert_ingestion.tables import alerts, correlation_candidates
 from platform_common.clock import utcnow
 from platform_common.errors import DependencyUnavailable
-from platform_common.http import PeerUnavailable, ServiceClient
+from platform_common.http import ServiceClient
 
 logger = logging.getLogger(__name__)
 PENDING_BATCH = 200
-# incident-management's answer to a correlated open: new_incident | attached_to_existing_incident.
-CORRELATION_ACTION_HEADER = "Correlation-Action"
 
 # One statement: store the alert and, when a matching incident exists, attach it right away. A conflict
 # (a firing duplicate of the source's fingerprint or of a dedup_key, or an Idempotency-Key already used)
@@ -226,8 +224,9 @@ class Correlator:
             return await (await connection.execute(statement, params)).fetchone()
 
     def correlate(self, alert_id: UUID) -> Outcome:
-        """Give a pending alert its incident; leaves it pending when incident-management is down.
-        Short transactions only: none is open while incident-management is asked."""
+        """Give a pending alert its incident (asking incident-management as new alerts do: a batch, of
+        one); leaves it pending when incident-management is down or refuses. No transaction is open while
+        incident-management is asked."""
         with self.engine.begin() as connection:
             alert = connection.execute(select(alerts).where(alerts.c.id == alert_id)).one()
             if alert.status != "pending":
@@ -235,18 +234,8 @@ class Correlator:
             incident_id = self._find_incident(connection, alert, utcnow())
             if incident_id is not None:
                 return self._attach(connection, alert, incident_id, "attached_to_existing_incident")
-        try:
-            incident_id, action = self._open_or_join(alert)
-        except (PeerUnavailable, IncidentRejected) as exc:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    update(alerts)
-                    .where(alerts.c.id == alert_id, alerts.c.status == "pending")
-                    .values(attempts=alerts.c.attempts + 1, last_error=str(exc)[:1000])
-                )
-            return _outcome(alert, peer_down=isinstance(exc, PeerUnavailable))
-        with self.engine.begin() as connection:
-            return self._attach(connection, alert, incident_id, action)
+        (opened,) = self.opener.open_batch([NewAlert(alert.id, alert.message, alert.service, alert.severity, alert.group_key)])
+        return _outcome(opened, peer_down=opened.peer_down)
 
     def _attach(self, connection: Connection, alert, incident_id: UUID, action: str) -> Outcome:
         """Record the alert's incident, unless another replica's cycle already did."""
@@ -284,24 +273,6 @@ class Correlator:
                 ).scalar()
         except ProgrammingError:  # view not published yet: incident-management has never started
             return None
-
-    def _open_or_join(self, alert) -> tuple[UUID, str]:
-        """Ask incident-management for the alert's incident: it joins one opened within the window or
-        opens one, atomically. Returns (incident id, correlation action)."""
-        response = self.incidents.post(
-            "/api/v1/incidents",
-            json={
-                "title": alert.message[:500],
-                "service": alert.service,
-                "severity": alert.severity,
-                "correlation_window_seconds": self._window_seconds(alert.service),
-                "group_key": alert.group_key,
-            },
-            headers={"Idempotency-Key": f"alert:{alert.id}"},
-        )
-        if response.status_code not in (200, 201):
-            raise IncidentRejected(f"incident-management answered {response.status_code}: {response.text[:200]}")
-        return UUID(response.json()["id"]), response.headers.get(CORRELATION_ACTION_HEADER, "new_incident")
 
     def correlate_pending(self) -> int:
         """One retry cycle: correlate stored pending alerts, oldest first, in batches as new alerts are
