@@ -2,13 +2,12 @@
 platform_local.alertmanager) with a receiver that sends nothing: the in-memory ingest the platform's is
 compared with in bench/ingest (`POST /api/v2/alerts`)."""
 
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from platform_local.alertmanager import alertmanager_command
-from platform_local.stack import wait_healthy
+from support.process import running
 from tests.support.servers import free_port
 
 CONFIG = """\
@@ -26,12 +25,6 @@ def running_alertmanager(workdir: Path) -> Iterator[str]:
     config = workdir / "alertmanager.yml"
     config.write_text(CONFIG)
     listen = f"127.0.0.1:{free_port()}"
-    log = workdir / "alertmanager.log"
-    with open(log, "ab") as output:
-        process = subprocess.Popen(alertmanager_command(config, workdir / "data", listen), stdout=output, stderr=subprocess.STDOUT)
-    try:
-        wait_healthy("alertmanager", process, f"http://{listen}/-/ready", 30, log)
+    command = alertmanager_command(config, workdir / "data", listen)
+    with running("alertmanager", command, f"http://{listen}/-/ready", workdir / "alertmanager.log"):
         yield f"http://{listen}"
-    finally:
-        process.terminate()
-        process.wait(timeout=15)

@@ -5,7 +5,6 @@ by uvicorn exactly as a service is (one process, uvloop and httptools, the same 
 built on this stack can ingest faster on the same machine; the ratio of this to Alertmanager shows how
 much of the gap is the stack itself."""
 
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -16,7 +15,8 @@ from typing import Annotated
 from fastapi import FastAPI, status
 from pydantic import BaseModel, StringConstraints
 
-from platform_local.stack import KEEP_ALIVE_SECONDS, wait_healthy
+from platform_local.stack import KEEP_ALIVE_SECONDS
+from support.process import running
 from tests.support.servers import free_port
 
 app = FastAPI()
@@ -51,14 +51,7 @@ def running_ceiling(workdir: Path) -> Iterator[str]:
     """This app under uvicorn on a free loopback port, stopped at the end; yields its base URL."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    log = workdir / "ceiling.log"
     command = [sys.executable, "-m", "uvicorn", "support.ceiling:app", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--log-level", "warning", "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)]
-    with open(log, "ab") as output:
-        process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1], stdout=output, stderr=subprocess.STDOUT)
-    try:
-        wait_healthy("ceiling", process, f"http://127.0.0.1:{port}/health", 30, log)
+    with running("ceiling", command, f"http://127.0.0.1:{port}/health", workdir / "ceiling.log", cwd=Path(__file__).resolve().parents[1]):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
