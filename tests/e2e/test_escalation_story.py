@@ -7,8 +7,10 @@ every asynchronous outcome is polled for with a deadline.
 """
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -21,15 +23,23 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.e2e
 
 TEAM = "checkout-api"
-SCHEDULE = {
-    "team": TEAM,
-    "rotation_type": "daily",
-    "timezone": "Europe/Berlin",
-    "handoff_time": "09:00",
-    "escalation_minutes": 15,
-    "members": [{"name": "Alice", "email": "alice@example.org", "role": "primary"}, {"name": "Bob", "email": "bob@example.org"}],
-    "escalation_levels": [{"name": "Erin", "email": "erin@example.org"}],
-}
+
+
+def schedule() -> dict[str, Any]:
+    """Alice primary, Bob secondary, Erin above them. The daily handoff was an hour ago, so the next is
+    23 h away and the 32 minutes the story moves the clock never cross it, whatever the time of day the
+    tests run at (a fixed 09:00 handoff made Bob primary, and escalated to Alice, when the story began
+    between 08:28 and 09:00 Berlin time)."""
+    handoff = datetime.now(ZoneInfo("Europe/Berlin")) - timedelta(hours=1)
+    return {
+        "team": TEAM,
+        "rotation_type": "daily",
+        "timezone": "Europe/Berlin",
+        "handoff_time": handoff.strftime("%H:%M"),
+        "escalation_minutes": 15,
+        "members": [{"name": "Alice", "email": "alice@example.org", "role": "primary"}, {"name": "Bob", "email": "bob@example.org"}],
+        "escalation_levels": [{"name": "Erin", "email": "erin@example.org"}],
+    }
 
 
 def story_env(hook_url: str) -> dict[str, str]:
@@ -66,7 +76,7 @@ def raise_alert(alerts: httpx.Client, severity: str, message: str) -> str:
 
 def test_unacknowledged_incident_escalates_to_the_secondary_and_acknowledging_stops_it(platform: Platform):
     alerts, incidents, oncall = (platform.client(n) for n in ("alert-ingestion", "incident-management", "oncall-service"))
-    assert oncall.post("/api/v1/schedules", json=SCHEDULE).status_code == 201
+    assert oncall.post("/api/v1/schedules", json=schedule()).status_code == 201
     current = oncall.get("/api/v1/oncall/current", params={"team": TEAM}).json()
     assert (current["primary"]["name"], current["secondary"]["name"]) == ("Alice", "Bob")
 
@@ -121,7 +131,7 @@ def second_oncall_replica(platform: Platform, tmp_path: Path) -> Iterator[Stack]
 def test_two_oncall_replicas_escalate_and_page_each_incident_exactly_once(platform: Platform, second_oncall_replica: Stack):
     alerts, incidents = platform.client("alert-ingestion"), platform.client("incident-management")
     replicas = [platform.client("oncall-service"), httpx.Client(base_url=second_oncall_replica.url("oncall-service"), timeout=10)]
-    assert replicas[0].post("/api/v1/schedules", json=SCHEDULE).status_code == 201
+    assert replicas[0].post("/api/v1/schedules", json=schedule()).status_code == 201
     assert replicas[1].get("/api/v1/oncall/current", params={"team": TEAM}).json()["primary"]["name"] == "Alice"
     incident_ids = [raise_alert(alerts, severity, f"{severity} trouble") for severity in ("critical", "high", "medium", "low")]
 

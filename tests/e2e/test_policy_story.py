@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_escalation_story import SCHEDULE, TEAM, Platform, platform, second_oncall_replica, wait_until
+from tests.e2e.test_escalation_story import TEAM, Platform, platform, schedule, second_oncall_replica, wait_until
 
 pytestmark = pytest.mark.e2e
 __all__ = ["platform", "second_oncall_replica"]  # the fixtures this story shares with the escalation story
@@ -36,7 +36,7 @@ def open_incident(incidents: httpx.Client, title: str) -> str:
 def test_a_repeating_policy_pages_each_step_once_across_two_replicas_and_acknowledging_stops_it(platform: Platform, second_oncall_replica):
     alerts, incidents, oncall = (platform.client(n) for n in ("alert-ingestion", "incident-management", "oncall-service"))
     replica = httpx.Client(base_url=second_oncall_replica.url("oncall-service"), timeout=10)
-    assert oncall.post("/api/v1/schedules", json=SCHEDULE).status_code == 201
+    assert oncall.post("/api/v1/schedules", json=schedule()).status_code == 201
     ada = oncall.post("/api/v1/users", json={"name": "Ada", "email": "ada@example.org", "role": "responder"}).json()
     tess = oncall.post("/api/v1/users", json={"name": "Tess", "email": "tess@example.org", "role": "admin"}).json()
     assert oncall.post("/api/v1/teams", json={"name": TEAM, "member_ids": [ada["id"], tess["id"]]}).status_code == 201
