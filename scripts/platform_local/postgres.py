@@ -14,6 +14,11 @@ import psycopg
 
 from platform_common.settings import LOCAL_DATABASE_PASSWORD
 
+# The outbox tables (pages, notifications) are rewritten several times per row and can grow from empty
+# by thousands of rows in seconds (a flood). Their statistics must follow, or the plans prepared while
+# they were small keep scanning them whole; autovacuum's default of one visit a minute is too late.
+AUTOVACUUM_NAPTIME = "5s"
+
 
 def _bin_dir() -> Path:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
@@ -84,6 +89,7 @@ class LocalPostgres:
 
     def _server_options(self) -> list[str]:
         options = ["-p", str(self.port), "-k", str(self.root), "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"]
+        options += ["-c", f"autovacuum_naptime={AUTOVACUUM_NAPTIME}"]
         if not self.durable:
             options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         return options

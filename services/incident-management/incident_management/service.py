@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import RowMapping, func, insert, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import RowMapping, String, and_, bindparam, cast, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,13 @@ from platform_common.errors import Conflict, NotFound
 from platform_common.pagination import Page, count_total, newest_first, set_next_cursor
 
 SYSTEM_ACTOR = "incident-management"
+# (service, severity) pairs as two arrays: one statement however many pairs, each looked up through the
+# correlation index (a row IN list of pairs became a filter over every recent incident of a severity).
+_WANTED = (
+    func.unnest(*(cast(bindparam(f"wanted_{name}", type_=ARRAY(String())), ARRAY(String())) for name in ("services", "severities")))
+    .table_valued("service", "severity")
+    .render_derived(name="wanted")
+)
 
 
 def get_or_raise(session: Session, *, incident_id: UUID, lock: bool = False) -> RowMapping:
@@ -53,12 +60,14 @@ def newest_unresolved(
     if not groups:
         return {}
     group = (incidents.c.service, incidents.c.severity, incidents.c.group_key)
+    pairs = sorted({(service, severity) for service, severity, _ in groups})
     rows = session.execute(
         select(incidents)
-        .where(tuple_(incidents.c.service, incidents.c.severity).in_({(service, severity) for service, severity, _ in groups}))
+        .join(_WANTED, and_(incidents.c.service == _WANTED.c.service, incidents.c.severity == _WANTED.c.severity))
         .where(incidents.c.status != Status.RESOLVED, incidents.c.created_at >= since)
         .ext(distinct_on(*group))
-        .order_by(*group, incidents.c.created_at.desc())
+        .order_by(*group, incidents.c.created_at.desc()),
+        {"wanted_services": [service for service, _ in pairs], "wanted_severities": [severity for _, severity in pairs]},
     ).mappings()
     newest = {(row["service"], row["severity"], row["group_key"]): row for row in rows}
     return {key: newest[key] for key in groups if key in newest}
