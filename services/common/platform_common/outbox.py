@@ -25,9 +25,10 @@ from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, String, Table, Update, bindparam, cast, func, literal, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, RowMapping, Table, Update, bindparam, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
+
+from platform_common import arrays
 
 PENDING = "pending"
 Handler = Callable[[RowMapping], None]
@@ -101,9 +102,7 @@ def record_many_statement(table: Table, outcomes: Sequence[tuple[RowMapping, Map
 @cache
 def _record_many(table: Table, names: tuple[str, ...]) -> Update:
     types = {"id": table.c.id.type, "lease_token": table.c.next_attempt_at.type} | {name: table.c[name].type for name in names}
-    types = {name: String() if isinstance(kind, String) else kind for name, kind in types.items()}  # too long: refused, not cut
-    arrays = [cast(bindparam(f"outcome_{name}", type_=ARRAY(kind)), ARRAY(kind)) for name, kind in types.items()]
-    given = func.unnest(*arrays).table_valued(*types).render_derived(name="outcome")
+    given = arrays.unnest("outcome", types)
     pending = select(literal(PENDING)).scalar_subquery()
     lease_held = (table.c.id == given.c.id, table.c.status == pending, table.c.next_attempt_at == given.c.lease_token)
     return update(table).where(*lease_held).values({name: given.c[name] for name in names}).returning(table.c.id)

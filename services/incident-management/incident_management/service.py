@@ -3,6 +3,7 @@
 Callers own the transaction: these functions never commit.
 """
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,10 +17,18 @@ from incident_management import lifecycle
 from incident_management.lifecycle import Status
 from incident_management.schemas import DETAIL_ALERTS, IncidentCreate
 from incident_management.tables import incident_alerts, incidents, notes, pages, timeline
+from platform_common import arrays
 from platform_common.errors import Conflict, NotFound
 from platform_common.pagination import Page, count_total, newest_first, set_next_cursor
 
 SYSTEM_ACTOR = "incident-management"
+# Rows written in batches, each one statement however many rows (platform_common.arrays).
+_OPENED = ("id", "title", "service", "severity", "status", "assigned_to", "created_at", "updated_at", "idempotency_key", "group_key")
+_OPENING = arrays.insert_from(incidents, _OPENED, name="opened").returning(incidents)
+_EVENT = ("incident_id", "kind", "actor", "message", "data", "created_at")
+_ADDING_EVENTS = arrays.insert_from(timeline, _EVENT, name="event", json={"data"})
+_PAGE = ("incident_id", "recipient", "reason", "status", "next_attempt_at", "created_at")
+_QUEUEING_PAGES = arrays.insert_from(pages, _PAGE, name="page")
 # (service, severity) pairs as two arrays: one statement however many pairs, each looked up through the
 # correlation index (a row IN list of pairs became a filter over every recent incident of a severity).
 _WANTED = (
@@ -93,7 +102,7 @@ def create_many(session: Session, opening: list[tuple[IncidentCreate, str | None
         }
         for data, assigned_to, idempotency_key in opening
     ]
-    stored = {row["id"]: row for row in session.execute(insert(incidents).returning(incidents), values).mappings()}
+    stored = {row["id"]: row for row in session.execute(_OPENING, arrays.parameters("opened", values, _OPENED)).mappings()}
     rows = [stored[value["id"]] for value in values]
     created = [
         {
@@ -207,8 +216,9 @@ def add_event(
 
 def add_events(session: Session, events: list[dict[str, Any]], *, now: datetime) -> None:
     """Timeline events, each {incident_id, kind, actor, message, data}, recorded in order in one statement."""
-    if events:  # one statement: SQLAlchemy's "insertmanyvalues" (for an INSERT with RETURNING)
-        session.execute(insert(timeline).returning(timeline.c.id), [{**event, "created_at": now} for event in events])
+    if events:
+        given = [{**event, "data": json.dumps(event["data"]), "created_at": now} for event in events]
+        session.execute(_ADDING_EVENTS, arrays.parameters("event", given, _EVENT))
 
 
 def get_event_by_key(session: Session, *, incident_id: UUID, key: str) -> RowMapping | None:
@@ -221,7 +231,7 @@ def queue_pages(session: Session, queued: list[dict[str, Any]], *, reason: str, 
     """Pages to deliver, each {incident_id, recipient}: the pager's outbox rows, due now."""
     if queued:
         values = {"reason": reason, "status": "pending", "next_attempt_at": now, "created_at": now}
-        session.execute(insert(pages).returning(pages.c.id), [{**page, **values} for page in queued])
+        session.execute(_QUEUEING_PAGES, arrays.parameters("page", [{**page, **values} for page in queued], _PAGE))
 
 
 def detail(session: Session, *, incident_id: UUID) -> dict[str, Any]:

@@ -4,22 +4,20 @@ Callers own the transaction: these functions never commit.
 """
 
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Insert, RowMapping, TableValuedAlias, Update, bindparam, cast, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy import Insert, RowMapping, Update, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
-from sqlalchemy.types import String, Text, TypeEngine
 
 from notification.schemas import ChannelName, NotificationStatus, NotifyRequest
 from notification.tables import attempts, notifications
-from platform_common import outbox
+from platform_common import arrays, outbox
 from platform_common.errors import NotFound
 from platform_common.pagination import Page, count_total
 
@@ -80,24 +78,11 @@ def create_many(session: Session, *, new: Sequence[NewNotification], now: dateti
 
 @cache
 def _inserting() -> Insert:
-    """INSERT … SELECT FROM unnest(one array per column) WITH ORDINALITY ORDER BY it ON CONFLICT DO NOTHING."""
+    """INSERT … SELECT FROM unnest(one array per column) in order ON CONFLICT DO NOTHING (platform_common.arrays)."""
     names = ("id", "incident_id", "channel", "recipient", "message", "status", "idempotency_key", "created_at", "updated_at")
     names += ("next_attempt_at", "not_before", "fallbacks", "destination")
-    kinds = {name: notifications.c[name].type for name in names} | {"fallbacks": Text()}  # JSON text, cast to jsonb below
-    given = _unnest("incoming", kinds, ordinality=True)
-    rows = select(*(cast(given.c[name], JSONB) if name == "fallbacks" else given.c[name] for name in names)).order_by(given.c.ordinality)
-    statement = pg_insert(notifications).from_select(names, rows)
+    statement = arrays.insert_from(notifications, names, name="incoming", json={"fallbacks"})
     return statement.on_conflict_do_nothing(index_elements=[notifications.c.idempotency_key]).returning(notifications)
-
-
-def _unnest(name: str, columns: Mapping[str, TypeEngine[Any]], *, ordinality: bool = False) -> TableValuedAlias:
-    """`unnest(:<name>_<column>, …) AS <name>(columns…)`: rows given as one array parameter per column, so
-    a statement over them is the same SQL however many rows there are (compiled and prepared once)."""
-    # Strings as unbounded arrays: a value too long for its column is refused when assigned, never truncated.
-    kinds = {column: String() if isinstance(kind, String) else kind for column, kind in columns.items()}
-    arrays = [cast(bindparam(f"{name}_{column}", type_=ARRAY(kind)), ARRAY(kind)) for column, kind in kinds.items()]
-    rows = func.unnest(*arrays).table_valued(*columns, with_ordinality="ordinality" if ordinality else None)
-    return rows.render_derived(name=name)
 
 
 def list_(
@@ -168,7 +153,7 @@ def _recording_attempts(recorded: Update) -> Insert:
     """WITH recorded AS (the lease-checked UPDATE) INSERT INTO notification_attempts SELECT … FROM
     unnest(history arrays) JOIN recorded: the history rows of exactly the notifications updated."""
     names = ("notification_id", "attempt", "outcome", "error", "duration_seconds", "attempted_at")
-    history = _unnest("history", {name: attempts.c[name].type for name in names})
+    history = arrays.unnest("history", {name: attempts.c[name].type for name in names})
     updated = recorded.cte("recorded")
     rows = select(*(history.c[name] for name in names)).join_from(history, updated, updated.c.id == history.c.notification_id)
     return insert(attempts).from_select(names, rows).add_cte(updated).returning(attempts.c.notification_id)
