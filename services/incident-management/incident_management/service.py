@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import RowMapping, String, and_, bindparam, cast, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy import RowMapping, String, and_, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -31,11 +31,7 @@ _PAGE = ("incident_id", "recipient", "reason", "status", "next_attempt_at", "cre
 _QUEUEING_PAGES = arrays.insert_from(pages, _PAGE, name="page")
 # (service, severity) pairs as two arrays: one statement however many pairs, each looked up through the
 # correlation index (a row IN list of pairs became a filter over every recent incident of a severity).
-_WANTED = (
-    func.unnest(*(cast(bindparam(f"wanted_{name}", type_=ARRAY(String())), ARRAY(String())) for name in ("services", "severities")))
-    .table_valued("service", "severity")
-    .render_derived(name="wanted")
-)
+_WANTED = arrays.unnest("wanted", {"service": String(), "severity": String()})
 
 
 def get_or_raise(session: Session, *, incident_id: UUID, lock: bool = False) -> RowMapping:
@@ -76,7 +72,7 @@ def newest_unresolved(
         .where(incidents.c.status != Status.RESOLVED, incidents.c.created_at >= since)
         .ext(distinct_on(*group))
         .order_by(*group, incidents.c.created_at.desc()),
-        {"wanted_services": [service for service, _ in pairs], "wanted_severities": [severity for _, severity in pairs]},
+        {"wanted_service": [service for service, _ in pairs], "wanted_severity": [severity for _, severity in pairs]},
     ).mappings()
     newest = {(row["service"], row["severity"], row["group_key"]): row for row in rows}
     return {key: newest[key] for key in groups if key in newest}
