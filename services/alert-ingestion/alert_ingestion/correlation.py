@@ -146,7 +146,6 @@ class Correlator:
     def __init__(self, engine: Engine, intake: AsyncConnectionPool, incidents: ServiceClient, window_seconds: int) -> None:
         self.engine = engine
         self.intake = intake
-        self.incidents = incidents
         self.routing = RoutingCache(intake, default_window_seconds=window_seconds)
         self.opener = IncidentOpener(engine, incidents, self._window_seconds)
 
