@@ -4,8 +4,10 @@ import logging
 from collections.abc import Iterator
 from typing import Annotated
 
+import psycopg
 from fastapi import Depends, Request
-from sqlalchemy import Engine, create_engine, text
+from psycopg.types.array import ListBinaryDumper
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,7 +19,16 @@ def create_db_engine(database_url: str, *, pool_size: int = 10) -> Engine:
     closing overflow connections (a new PostgreSQL connection costs far more than the wait). A database
     restart invalidates the pool on the first failed statement (that request answers 503); there is no
     per-checkout ping, which would cost a round trip each."""
-    return create_engine(database_url, pool_size=pool_size, max_overflow=0, pool_timeout=10, pool_recycle=1800)
+    engine = create_engine(database_url, pool_size=pool_size, max_overflow=0, pool_timeout=10, pool_recycle=1800)
+    event.listen(engine, "connect", lambda connection, _record: lists_as_binary_arrays(connection))
+    return engine
+
+
+def lists_as_binary_arrays(connection: psycopg.Connection | psycopg.AsyncConnection) -> None:
+    """A list parameter (the array inserts of `platform_common.arrays`) goes to the server as a binary
+    array: psycopg's text format escapes every element in Python, 5-13 times slower for UUIDs and
+    timestamps. A list with no typed element (empty, or only None) is still sent as text."""
+    connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
