@@ -14,19 +14,13 @@ retries a POST sends an Idempotency-Key and gets the alert already stored back (
 """
 
 import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from select import POLLIN, poll
 from typing import Any
 from uuid import UUID
 
-import psycopg
-from psycopg.rows import namedtuple_row
-from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from alert_ingestion.metrics import count_correlation, count_suppressed
@@ -35,49 +29,13 @@ from alert_ingestion.opener import IncidentOpener, NewAlert
 from alert_ingestion.routing.cache import RoutingCache
 from alert_ingestion.routing.decide import decide
 from alert_ingestion.schemas import AlertIn
+from alert_ingestion.storing import INSERT_UNCORRELATED, AlertStore, json_text, on_intake
 from alert_ingestion.tables import alerts, correlation_candidates
 from platform_common.clock import utcnow
-from platform_common.errors import DependencyUnavailable
 from platform_common.http import ServiceClient
 
 logger = logging.getLogger(__name__)
 PENDING_BATCH = 200
-
-# One statement: store the alert and, when a matching incident exists, attach it right away. A conflict
-# (a firing duplicate of the source's fingerprint or of a dedup_key, or an Idempotency-Key already used)
-# stores nothing.
-# (psycopg placeholders: this runs on the asynchronous intake pool, not through SQLAlchemy.)
-_INSERT_AND_ATTACH = """
-INSERT INTO alert_ingestion.alerts
-    (service, severity, message, labels, timestamp, received_at, source, fingerprint, idempotency_key,
-     dedup_key, integration_id, details, routing_rule_id, group_key, incident_id, status, action, correlated_at)
-SELECT %(service)s, %(severity)s, %(message)s, %(labels)s, %(timestamp)s, %(now)s, %(source)s, %(fingerprint)s, %(key)s,
-       %(dedup_key)s, %(integration_id)s, %(details)s, %(routing_rule_id)s, %(group_key)s, c.id,
-       CASE WHEN c.id IS NULL THEN 'pending' ELSE 'correlated' END,
-       CASE WHEN c.id IS NULL THEN NULL ELSE 'attached_to_existing_incident' END,
-       CASE WHEN c.id IS NULL THEN NULL ELSE %(now)s::timestamptz END
-FROM (SELECT 1) AS one
-LEFT JOIN LATERAL (
-    SELECT id FROM incident_management.correlation_candidates
-    WHERE service = %(service)s AND severity = %(severity)s AND created_at >= %(since)s
-      AND group_key IS NOT DISTINCT FROM %(group_key)s::text
-    ORDER BY created_at DESC LIMIT 1
-) AS c ON true
-ON CONFLICT DO NOTHING
-RETURNING id, incident_id, status, action
-"""
-
-# An alert stored without being attached: pending (to correlate), or silenced / dropped (never correlated).
-_INSERT_UNCORRELATED = """
-INSERT INTO alert_ingestion.alerts
-    (service, severity, message, labels, timestamp, received_at, source, fingerprint, idempotency_key,
-     dedup_key, integration_id, details, routing_rule_id, group_key, silence_id, maintenance_window_id, status)
-VALUES (%(service)s, %(severity)s, %(message)s, %(labels)s, %(timestamp)s, %(now)s, %(source)s, %(fingerprint)s, %(key)s,
-        %(dedup_key)s, %(integration_id)s, %(details)s, %(routing_rule_id)s, %(group_key)s, %(silence_id)s,
-        %(maintenance_window_id)s, %(status)s)
-ON CONFLICT DO NOTHING
-RETURNING id, incident_id, status, action
-"""
 
 _BY_KEY = "SELECT id, incident_id, status, action FROM alert_ingestion.alerts WHERE idempotency_key = %(key)s"
 
@@ -98,54 +56,10 @@ def _outcome(row, *, peer_down: bool = False, replayed: bool = False) -> Outcome
     return Outcome(row.id, row.incident_id, row.status, action, peer_down, replayed)
 
 
-async def _on_intake(operation: Awaitable[Any]) -> Any:
-    """Run an intake statement; the database being unreachable (restarting, every connection busy) is
-    the platform's 503, never a raw driver error."""
-    try:
-        return await operation
-    except PoolTimeout as exc:
-        raise DependencyUnavailable("The database is busy; retry shortly") from exc
-    except psycopg.OperationalError as exc:
-        logger.warning("database unavailable on the intake path: %s", exc)
-        raise DependencyUnavailable("The database is unavailable") from exc
-
-
-async def _check_if_dropped(connection: psycopg.AsyncConnection) -> None:
-    """The intake pool's connection check, with no round trip in the common case: an idle connection has
-    nothing to read unless the server dropped it (a restart sends a termination notice, then EOF), and
-    only then is it pinged; one that fails is replaced by the pool instead of failing a request. (The
-    stock ping on every checkout halved the intake rate in a tight loop.)"""
-    if connection.closed or _readable(connection.fileno()):
-        await AsyncConnectionPool.check_connection(connection)
-
-
-def _readable(fd: int) -> bool:
-    """Whether the socket has something to read right now (poll, not select: any descriptor number)."""
-    poller = poll()
-    poller.register(fd, POLLIN)
-    return bool(poller.poll(0))
-
-
-def intake_pool(database_url: str, size: int) -> AsyncConnectionPool:
-    """Autocommit connections for the intake statement: one round trip per alert, no thread hop. Each
-    connection is checked when it is taken, so after a database restart dead ones are replaced instead of
-    failing requests. Opened and closed by the app's lifespan."""
-    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return AsyncConnectionPool(
-        conninfo,
-        min_size=size,
-        max_size=size,
-        open=False,
-        timeout=10,
-        check=_check_if_dropped,
-        kwargs={"autocommit": True, "row_factory": namedtuple_row},
-    )
-
-
 class Correlator:
     def __init__(self, engine: Engine, intake: AsyncConnectionPool, incidents: ServiceClient, window_seconds: int) -> None:
         self.engine = engine
-        self.intake = intake
+        self.intake = AlertStore(intake)
         self.routing = RoutingCache(intake, default_window_seconds=window_seconds)
         self.opener = IncidentOpener(engine, incidents, self._window_seconds)
 
@@ -165,17 +79,18 @@ class Correlator:
         one with this dedup_key: dedup.py counts the repeat), and the stored alert, `replayed`, for an
         Idempotency-Key already used.
 
-        The common case (a matching incident exists) is one statement on the asynchronous intake pool;
-        an alert that opens an incident waits for it with the others arriving meanwhile (opener.py). Routing rules, silences,
+        The common case (a matching incident exists) is one statement on the asynchronous intake pool,
+        shared with the alerts arriving meanwhile (storing.py); an alert that opens an incident waits for
+        it with the others arriving meanwhile (opener.py). Routing rules, silences,
         maintenance windows and grouping decide first what the alert becomes (routing/decide.py)."""
         now = utcnow()
-        decision = decide(await _on_intake(self.routing.snapshot()), alert, integration_id=integration_id, at=now)
+        decision = decide(await on_intake(self.routing.snapshot()), alert, integration_id=integration_id, at=now)
         alert = decision.alert
         params = {
             "service": alert.service,
             "severity": str(alert.severity),
             "message": alert.message,
-            "labels": Jsonb(alert.labels),
+            "labels": json_text(alert.labels),
             "timestamp": alert.timestamp or now,
             "now": now,
             "source": source,
@@ -183,7 +98,7 @@ class Correlator:
             "key": idempotency_key,
             "dedup_key": dedup_key,
             "integration_id": integration_id,
-            "details": Jsonb(details) if details is not None else None,
+            "details": json_text(details),
             "since": now - timedelta(seconds=decision.window_seconds),
             "status": decision.status,
             "routing_rule_id": decision.rule.id if decision.rule else None,
@@ -191,12 +106,14 @@ class Correlator:
             "silence_id": decision.silence_id,
             "maintenance_window_id": decision.maintenance_window_id,
         }
-        insert = self._store(params) if decision.status == "pending" else self._fetch(_INSERT_UNCORRELATED, params)
-        row = await _on_intake(insert)
+        if decision.status == "pending":
+            row = await self.intake.store(params)
+        else:
+            row = await self.intake.fetch(INSERT_UNCORRELATED, params)
         if row is None:
             if idempotency_key is None:
                 return None
-            stored = await _on_intake(self._fetch(_BY_KEY, params))
+            stored = await self.intake.fetch(_BY_KEY, params)
             return _outcome(stored, replayed=True) if stored else None
         if row.status == "correlated":
             count_correlation(row.action)
@@ -207,20 +124,9 @@ class Correlator:
         opened = await self.opener.open(NewAlert(row.id, alert.message, alert.service, str(alert.severity), decision.group_key))
         return _outcome(opened, peer_down=opened.peer_down)
 
-    async def _store(self, params: dict) -> Any:
-        try:
-            return await self._fetch(_INSERT_AND_ATTACH, params)
-        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):  # incident-management has not migrated yet
-            logger.warning("correlation view missing; alert stored as pending")
-            return await self._fetch(_INSERT_UNCORRELATED, params)
-
     async def fetch(self, statement: str, params: dict) -> Any:
         """One statement on the intake pool (its first row, or None); the database being down is a 503."""
-        return await _on_intake(self._fetch(statement, params))
-
-    async def _fetch(self, statement: str, params: dict) -> Any:
-        async with self.intake.connection() as connection:
-            return await (await connection.execute(statement, params)).fetchone()
+        return await self.intake.fetch(statement, params)
 
     def correlate(self, alert_id: UUID) -> Outcome:
         """Give a pending alert its incident (asking incident-management as new alerts do: a batch, of

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from alert_ingestion.config import Settings, get_settings
-from alert_ingestion.correlation import Correlator, intake_pool
+from alert_ingestion.correlation import Correlator
 from alert_ingestion.events_v2.routes import router as events_v2_router
 from alert_ingestion.heartbeats.metrics import DOWN as HEARTBEATS_DOWN
 from alert_ingestion.heartbeats.monitor import HeartbeatMonitor
@@ -17,6 +17,7 @@ from alert_ingestion.resolution import ResolutionReporter
 from alert_ingestion.retention import ALERTS
 from alert_ingestion.routes import router
 from alert_ingestion.routing.routes import routers as routing_routers
+from alert_ingestion.storing import intake_pool
 from alert_ingestion.webhooks import router as webhooks_router
 from platform_common.app import create_service_app
 from platform_common.http import peer_client
@@ -48,11 +49,11 @@ def _startup(settings: Settings):
 
 @asynccontextmanager
 async def _intake_pool_open(app: FastAPI) -> AsyncIterator[None]:
-    await app.state.correlator.intake.open()
+    await app.state.correlator.intake.pool.open()
     try:
         yield
     finally:
-        await app.state.correlator.intake.close()
+        await app.state.correlator.intake.pool.close()
 
 
 def _shutdown(app: FastAPI) -> None:

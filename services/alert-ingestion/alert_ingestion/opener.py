@@ -4,21 +4,21 @@ An alert stored as `pending` (no incident to join) waits here for its incident. 
 together are sent to incident-management as one batch (`POST /api/v1/incidents/batch`), each item with
 its Idempotency-Key (the alert id) and its correlation window, so it opens an incident or joins the one
 another alert opened meanwhile, exactly as alone; then they are attached in one statement. One batch
-is out at a time per replica: under load the next batch gathers every alert that arrived meanwhile, and
-after a batch the sender waits `LINGER_SECONDS` for the alerts its answers bring back (the clients it
-answered send their next ones), so they go together rather than the first alone. A lone alert goes at
-once. (Two batches in flight halved the batches of a flood from 32 connections, so every stage paid
-its fixed cost per batch twice as often: 245-254 new incidents/s against 299, README "Benchmarks".) No
-database connection is held while incident-management is asked (the request runs in a worker thread).
+is out at a time per replica (`batches.py`): under load the next batch gathers every alert that arrived
+meanwhile, and after a batch the sender waits `LINGER_SECONDS` for the alerts its answers bring back,
+so they go together rather than the first alone. A lone alert goes at once. (Two batches in flight
+halved the batches of a flood from 32 connections, so every stage paid its fixed cost per batch twice
+as often: 245-254 new incidents/s against 299, README "Benchmarks".) No database connection is held
+while incident-management is asked (the request runs in a worker thread).
 
 If incident-management cannot be reached or refuses the batch, its alerts stay stored as `pending`
 with the error, visibly; the retry worker (correlation.py) sends them again, in batches too.
 """
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from uuid import UUID
 
 from anyio import to_thread
@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.types import Text, Uuid
 
+from alert_ingestion.batches import Batches
 from alert_ingestion.metrics import count_correlation
 from alert_ingestion.tables import alerts
 from platform_common.clock import utcnow
@@ -81,38 +82,12 @@ class IncidentOpener:
         self.engine = engine
         self.incidents = incidents
         self.window_seconds = window_seconds
-        self._waiting: list[tuple[NewAlert, asyncio.Future[Opened]]] = []
-        self._senders: set[asyncio.Task[None]] = set()
+        opening = partial(to_thread.run_sync, self.open_batch)
+        self._batches = Batches(opening, size=BATCH, in_flight=IN_FLIGHT, linger_seconds=LINGER_SECONDS)
 
     async def open(self, alert: NewAlert) -> Opened:
         """The alert's state once its incident is opened or joined (or it stays pending)."""
-        future: asyncio.Future[Opened] = asyncio.get_running_loop().create_future()
-        self._waiting.append((alert, future))
-        if len(self._senders) < IN_FLIGHT:
-            self._senders.add(asyncio.create_task(self._send_waiting()))
-        return await asyncio.shield(future)
-
-    async def _send_waiting(self) -> None:
-        try:
-            while self._waiting or await self._lingered():
-                batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
-                try:
-                    outcomes = await to_thread.run_sync(self.open_batch, [alert for alert, _ in batch])
-                except Exception as exc:  # noqa: BLE001 - every waiting request gets an answer
-                    for _, future in batch:
-                        future.set_exception(exc)
-                    continue
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    future.set_result(outcome)
-        finally:
-            # In the same turn as finding nothing left to send (a done-callback runs a turn later, and an
-            # alert arriving meanwhile would find every sender still counted, and wait for the next one).
-            self._senders.discard(asyncio.current_task())  # type: ignore[arg-type]
-
-    async def _lingered(self) -> bool:
-        """After a batch, whether alerts arrived within `LINGER_SECONDS`."""
-        await asyncio.sleep(LINGER_SECONDS)
-        return bool(self._waiting)
+        return await self._batches.submit(alert)
 
     def open_batch(self, batch: list[NewAlert]) -> list[Opened]:
         """Ask incident-management for the batch's incidents, then attach the alerts (blocking: a worker thread)."""

@@ -1,0 +1,61 @@
+"""Storing alerts in batches (`alert_ingestion.storing`) on the real database: each alert of a batch
+is stored, attached or refused as it would be alone, also when the batch holds its own duplicates."""
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from alert_ingestion.storing import AlertStore, intake_pool
+from platform_common.clock import utcnow
+
+
+def alert(service: str, **changes) -> dict:
+    now = utcnow()
+    given = {"service": service, "severity": "critical", "message": "down", "labels": "{}", "timestamp": now, "now": now}
+    given |= {"source": "api", "fingerprint": None, "key": None, "dedup_key": None, "integration_id": None, "details": None}
+    given |= {"routing_rule_id": None, "group_key": None, "since": now - timedelta(minutes=5), "status": "pending"}
+    given |= {"silence_id": None, "maintenance_window_id": None}
+    return given | changes
+
+
+async def store_batch(database_url: str, batch: list[dict]) -> list:
+    pool = intake_pool(database_url, 2)
+    await pool.open()
+    try:
+        return await AlertStore(pool).store_many(batch)
+    finally:
+        await pool.close()
+
+
+def test_a_batch_stores_each_alert_once_and_refuses_its_own_duplicates(database_url, clean_db):
+    batch = [
+        alert("checkout", key="retry-1"),
+        alert("checkout", key="retry-1"),  # the same Idempotency-Key within the batch
+        alert("search", dedup_key="disk-full"),
+        alert("search", dedup_key="disk-full"),  # the same firing dedup_key
+        alert("search", dedup_key="disk-full", integration_id=None, key="other"),
+        alert("billing", labels='{"team": "payments"}', details='{"runbook": "r"}'),
+    ]
+    results = asyncio.run(store_batch(database_url, batch))
+    stored = [result is not None for result in results]
+    assert stored == [True, False, True, False, False, True]
+    assert all(result.status == "pending" and result.incident_id is None for result in results if result)
+    with clean_db.connect() as connection:
+        rows = connection.execute(text("SELECT id, service, labels, details FROM alert_ingestion.alerts ORDER BY service")).all()
+    assert [row.service for row in rows] == ["billing", "checkout", "search"]
+    assert rows[0].labels == {"team": "payments"} and rows[0].details == {"runbook": "r"}
+    assert {row.id for row in rows} == {result.id for result in results if result}
+
+
+def test_an_alert_joins_the_open_incident_of_its_service_in_the_same_statement(database_url, clean_db):
+    with clean_db.begin() as connection:
+        incident_id = connection.execute(
+            text(
+                "INSERT INTO incident_management.incidents (title, service, severity, status, created_at, updated_at) "
+                "VALUES ('down', 'checkout', 'critical', 'open', now(), now()) RETURNING id"
+            )
+        ).scalar()
+    joined, alone = asyncio.run(store_batch(database_url, [alert("checkout"), alert("checkout", severity="low")]))
+    assert (joined.incident_id, joined.status, joined.action) == (incident_id, "correlated", "attached_to_existing_incident")
+    assert (alone.incident_id, alone.status) == (None, "pending")
