@@ -4,6 +4,7 @@ is stored, attached or refused as it would be alone, also when the batch holds i
 import asyncio
 from datetime import timedelta
 
+import psycopg
 from sqlalchemy import text
 
 from alert_ingestion.storing import AlertStore, intake_pool
@@ -59,3 +60,20 @@ def test_an_alert_joins_the_open_incident_of_its_service_in_the_same_statement(d
     joined, alone = asyncio.run(store_batch(database_url, [alert("checkout"), alert("checkout", severity="low")]))
     assert (joined.incident_id, joined.status, joined.action) == (incident_id, "correlated", "attached_to_existing_incident")
     assert (alone.incident_id, alone.status) == (None, "pending")
+
+
+def test_a_batch_that_deadlocked_with_another_replicas_batch_is_stored_on_retry(database_url, clean_db, monkeypatch):
+    attempts = []
+    real = AlertStore._store_and_attach
+
+    async def deadlocking_once(store: AlertStore, batch: list[dict]) -> list:
+        attempts.append(len(batch))
+        if len(attempts) == 1:
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        return await real(store, batch)
+
+    monkeypatch.setattr(AlertStore, "_store_and_attach", deadlocking_once)
+    (stored,) = asyncio.run(store_batch(database_url, [alert("checkout")]))
+    assert attempts == [1, 1] and stored is not None
+    with clean_db.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alert_ingestion.alerts")).scalar() == 1
