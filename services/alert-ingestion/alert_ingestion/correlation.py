@@ -29,7 +29,7 @@ from alert_ingestion.opener import IncidentOpener, NewAlert
 from alert_ingestion.routing.cache import RoutingCache
 from alert_ingestion.routing.decide import decide
 from alert_ingestion.schemas import AlertIn
-from alert_ingestion.storing import INSERT_UNCORRELATED, AlertStore, json_text, on_intake
+from alert_ingestion.storing import INSERT_UNCORRELATED, AlertStore, json_text
 from alert_ingestion.tables import alerts, correlation_candidates
 from platform_common.clock import utcnow
 from platform_common.http import ServiceClient
@@ -84,7 +84,7 @@ class Correlator:
         it with the others arriving meanwhile (opener.py). Routing rules, silences,
         maintenance windows and grouping decide first what the alert becomes (routing/decide.py)."""
         now = utcnow()
-        decision = decide(await on_intake(self.routing.snapshot()), alert, integration_id=integration_id, at=now)
+        decision = decide(await self.intake.guard(self.routing.snapshot()), alert, integration_id=integration_id, at=now)
         alert = decision.alert
         params = {
             "service": alert.service,

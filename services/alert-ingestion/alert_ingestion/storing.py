@@ -13,6 +13,7 @@ The database being unreachable (restarting, every connection busy) is the platfo
 driver error, for every request of the batch.
 """
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable
@@ -95,21 +96,21 @@ def json_text(value: dict | None) -> str | None:
     return None if value is None else json.dumps(value)
 
 
-async def on_intake(operation: Awaitable[Any]) -> Any:
-    """Run an intake statement; the database being unreachable is a 503 (DependencyUnavailable)."""
-    try:
-        return await operation
-    except PoolTimeout as exc:
-        raise DependencyUnavailable("The database is busy; retry shortly") from exc
-    except psycopg.OperationalError as exc:
-        logger.warning("database unavailable on the intake path: %s", exc)
-        raise DependencyUnavailable("The database is unavailable") from exc
-
-
 class AlertStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
         self._batches = Batches(self.store_many, size=BATCH)
+
+    async def guard(self, operation: Awaitable[Any]) -> Any:
+        """Run an intake statement; the database being unreachable (restarting, every connection busy) is
+        a 503 (DependencyUnavailable), never a raw driver error."""
+        try:
+            return await operation
+        except PoolTimeout as exc:
+            raise DependencyUnavailable("The database is busy; retry shortly") from exc
+        except psycopg.OperationalError as exc:
+            logger.warning("database unavailable on the intake path: %s", exc)
+            raise DependencyUnavailable("The database is unavailable") from exc
 
     async def store(self, alert: dict[str, Any]) -> Any:
         """Store an alert to correlate (the `_COLUMNS` but its id): its row (id, incident_id, status,
@@ -123,7 +124,7 @@ class AlertStore:
 
     async def fetch(self, statement: str, params: dict) -> Any:
         """One statement on the intake pool: its first row, or None."""
-        return await on_intake(self._fetch(statement, params))
+        return await self.guard(self._fetch(statement, params))
 
     async def _fetch(self, statement: str, params: dict) -> Any:
         async with self.pool.connection() as connection:
@@ -131,7 +132,7 @@ class AlertStore:
 
     async def store_many(self, batch: list[dict[str, Any]]) -> list[Any]:
         """`store` for a batch at once: one statement (retried after a deadlock), a result per alert."""
-        return await on_intake(self._attempt(batch))
+        return await self.guard(self._attempt(batch))
 
     async def _attempt(self, batch: list[dict[str, Any]]) -> list[Any]:
         for retry in range(DEADLOCK_RETRIES + 1):
@@ -167,13 +168,32 @@ def _readable(fd: int) -> bool:
     return bool(poller.poll(0))
 
 
-async def _check_if_dropped(connection: psycopg.AsyncConnection) -> None:
+class DropCheck:
     """The intake pool's connection check, with no round trip in the common case: an idle connection has
     nothing to read unless the server dropped it (a restart sends a termination notice, then EOF), and
     only then is it pinged; one that fails is replaced by the pool instead of failing a request. (The
-    stock ping on every checkout halved the intake rate in a tight loop.)"""
-    if connection.closed or _readable(connection.fileno()):
-        await AsyncConnectionPool.check_connection(connection)
+    stock ping on every checkout halved the intake rate in a tight loop.)
+
+    A dropped connection has the pool check every idle one at once: a restart drops them all, and the
+    pool waits 1, 2, 4 s… after each broken one it finds when handing one out, so found one at a time
+    (one batch of stores at a time asks) they held up the stores for 10 s."""
+
+    def __init__(self) -> None:
+        self.pool: AsyncConnectionPool | None = None
+        self._checking: asyncio.Task[None] | None = None
+
+    async def __call__(self, connection: psycopg.AsyncConnection) -> None:
+        if connection.closed or _readable(connection.fileno()):
+            if self.pool is not None and (self._checking is None or self._checking.done()):
+                self._checking = asyncio.create_task(self._check_all(self.pool))
+            await AsyncConnectionPool.check_connection(connection)
+
+    @staticmethod
+    async def _check_all(pool: AsyncConnectionPool) -> None:
+        try:
+            await pool.check()  # the broken ones are replaced as soon as the database takes connections
+        except Exception:
+            logger.warning("checking the intake connections failed", exc_info=True)
 
 
 async def _configure(connection: psycopg.AsyncConnection) -> None:
@@ -185,13 +205,15 @@ def intake_pool(database_url: str, size: int) -> AsyncConnectionPool:
     it is taken, so after a database restart dead ones are replaced instead of failing requests. Opened
     and closed by the app's lifespan."""
     conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return AsyncConnectionPool(
+    check = DropCheck()
+    check.pool = AsyncConnectionPool(
         conninfo,
         min_size=size,
         max_size=size,
         open=False,
         timeout=10,
-        check=_check_if_dropped,
+        check=check,
         configure=_configure,
         kwargs={"autocommit": True, "row_factory": namedtuple_row},
     )
+    return check.pool

@@ -5,9 +5,11 @@ import asyncio
 from datetime import timedelta
 
 import psycopg
+import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-from alert_ingestion.storing import AlertStore, intake_pool
+from alert_ingestion.storing import AlertStore, DropCheck, intake_pool
 from platform_common.clock import utcnow
 
 
@@ -77,3 +79,36 @@ def test_a_batch_that_deadlocked_with_another_replicas_batch_is_stored_on_retry(
     assert attempts == [1, 1] and stored is not None
     with clean_db.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM alert_ingestion.alerts")).scalar() == 1
+
+
+def test_a_dropped_connection_has_the_pool_check_all_its_idle_connections_at_once(database_url):
+    """A restart drops every intake connection; the pool would find them one per checkout, waiting 1, 2,
+    4 s… after each, so the first one found dropped has it check all the others right away."""
+    checks = []
+
+    class Pool:
+        async def check(self) -> None:
+            checks.append("all")
+
+    async def scenario() -> None:
+        drop_check = DropCheck()
+        drop_check.pool = Pool()
+        async with await psycopg.AsyncConnection.connect(conninfo(database_url), autocommit=True) as healthy:
+            await drop_check(healthy)  # nothing to read: no ping, no pool check
+            assert checks == []
+        dropped = await psycopg.AsyncConnection.connect(conninfo(database_url), autocommit=True)
+        async with await psycopg.AsyncConnection.connect(conninfo(database_url), autocommit=True) as admin:
+            await admin.execute("SELECT pg_terminate_backend(%s)", [dropped.info.backend_pid])
+        with pytest.raises(psycopg.OperationalError):
+            for _ in range(1000):  # until the termination notice has arrived
+                await drop_check(dropped)
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
+        assert checks == ["all"]
+        await dropped.close()
+
+    asyncio.run(scenario())
+
+
+def conninfo(database_url: str) -> str:
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
