@@ -24,10 +24,8 @@ def load(session: Session, schedule_ids: Sequence[UUID]) -> dict[UUID, list[dict
     rows = session.execute(select(layers).where(layers.c.schedule_id.in_(schedule_ids)).order_by(layers.c.schedule_id, layers.c.position))
     rows = rows.mappings().all()
     user_ids = {UUID(member["user_id"]) for row in rows for member in row["members"] if member.get("user_id")}
-    current = {
-        str(user["id"]): user
-        for user in session.execute(select(users.c.id, users.c.name, users.c.email).where(users.c.id.in_(user_ids))).mappings()
-    }
+    named = session.execute(select(users.c.id, users.c.name, users.c.email).where(users.c.id.in_(user_ids))).mappings() if user_ids else ()
+    current = {str(user["id"]): user for user in named}
     for row in rows:
         people = [{**member, **_contact(current.get(member.get("user_id") or ""))} for member in row["members"]]
         found[row["schedule_id"]].append({**row, "start": row["start_at"], "members": people})

@@ -64,6 +64,8 @@ def _with_members(session: Session, rows: Sequence[RowMapping]) -> list[dict[str
 def _known_users(session: Session, people: Iterable[MemberIn], *, field: str) -> dict[UUID, RowMapping]:
     """The users the members name, by id; an unknown id is a 422 on `field`."""
     user_ids = {person.user_id for person in people if person.user_id is not None}
+    if not user_ids:
+        return {}
     known = {
         row["id"]: row
         for row in session.execute(select(users.c.id, users.c.name, users.c.email).where(users.c.id.in_(user_ids))).mappings()
