@@ -33,6 +33,8 @@ from platform_common.errors import DependencyUnavailable
 logger = logging.getLogger(__name__)
 BATCH = 200  # alerts per statement at most
 DEADLOCK_RETRIES = 3
+# The database refusing an alert's data (validation lets none through that it knows of).
+_REFUSED = (psycopg.DataError, psycopg.IntegrityError)
 
 # Given per alert (one array each); `labels` and `details` as JSON text.
 _COLUMNS = {
@@ -118,9 +120,12 @@ class AlertStore:
         without being sent (the stores ahead of it are stuck) is not stored: a 503, as a connection
         not found in time is."""
         try:
-            return await self._batches.submit(alert, queue_seconds=self.pool.timeout)
+            stored = await self._batches.submit(alert, queue_seconds=self.pool.timeout)
         except TimeoutError as exc:
             raise DependencyUnavailable("The database is busy; retry shortly") from exc
+        if isinstance(stored, _REFUSED):
+            raise stored  # this alert's own data was refused (store_many)
+        return stored
 
     async def fetch(self, statement: str, params: dict) -> Any:
         """One statement on the intake pool: its first row, or None."""
@@ -131,7 +136,9 @@ class AlertStore:
             return await (await connection.execute(statement, params)).fetchone()
 
     async def store_many(self, batch: list[dict[str, Any]]) -> list[Any]:
-        """`store` for a batch at once: one statement (retried after a deadlock), a result per alert."""
+        """`store` for a batch at once: one statement (retried after a deadlock), a result per alert. A
+        batch the database refuses for the data of one of its alerts is stored alert by alert, so that
+        alert's request alone fails: its result is the error."""
         return await self.guard(self._attempt(batch))
 
     async def _attempt(self, batch: list[dict[str, Any]]) -> list[Any]:
@@ -145,7 +152,19 @@ class AlertStore:
             except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):  # incident-management has not migrated yet
                 logger.warning("correlation view missing; %d alerts stored as pending", len(batch))
                 return [await self._fetch(INSERT_UNCORRELATED, alert) for alert in batch]
+            except _REFUSED:
+                if len(batch) == 1:
+                    raise
+                logger.warning("a batch of %d alerts was refused; storing them one by one", len(batch))
+                return [await self._alone(alert) for alert in batch]
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def _alone(self, alert: dict[str, Any]) -> Any:
+        try:
+            (stored,) = await self._store_and_attach([alert])
+        except _REFUSED as exc:
+            return exc
+        return stored
 
     async def _store_and_attach(self, batch: list[dict[str, Any]]) -> list[Any]:
         ids = [uuid4() for _ in batch]

@@ -112,3 +112,26 @@ def test_a_dropped_connection_has_the_pool_check_all_its_idle_connections_at_onc
 
 def conninfo(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def test_an_alert_whose_data_the_database_refuses_fails_alone_not_its_batch(database_url, clean_db):
+    too_long = alert("x" * 300)  # wider than the column: validation refuses it before it ever gets here
+    good, refused = asyncio.run(store_batch(database_url, [alert("checkout"), too_long]))
+    assert good is not None and good.status == "pending"
+    assert isinstance(refused, psycopg.errors.StringDataRightTruncation)
+    with clean_db.connect() as connection:
+        assert connection.execute(text("SELECT service FROM alert_ingestion.alerts")).scalars().all() == ["checkout"]
+
+    async def requests_arriving_together() -> None:
+        pool = intake_pool(database_url, 1)
+        await pool.open()
+        try:
+            store = AlertStore(pool)
+            fine, refused = asyncio.create_task(store.store(alert("search"))), asyncio.create_task(store.store(too_long))
+            assert (await fine).status == "pending"
+            with pytest.raises(psycopg.errors.StringDataRightTruncation):
+                await refused
+        finally:
+            await pool.close()
+
+    asyncio.run(requests_arriving_together())
