@@ -46,6 +46,7 @@ class AuditWriter:
         self._flush_seconds = flush_seconds
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # one flush at a time: a flush returns once earlier entries are written
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -55,6 +56,13 @@ class AuditWriter:
                 self._buffer.append(entry)
 
     def flush(self) -> int:
+        """Write the entries added so far; returns how many this call wrote. When it returns, every entry
+        added before the call is written, also one the background flush was writing meanwhile (or kept,
+        if the database is down)."""
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._lock:
             batch, self._buffer = self._buffer, []
         if not batch:
