@@ -59,7 +59,7 @@ def _outcome(row, *, peer_down: bool = False, replayed: bool = False) -> Outcome
 class Correlator:
     def __init__(self, engine: Engine, intake: AsyncConnectionPool, incidents: ServiceClient, window_seconds: int) -> None:
         self.engine = engine
-        self.intake = AlertStore(intake)
+        self.alert_store = AlertStore(intake)
         self.routing = RoutingCache(intake, default_window_seconds=window_seconds)
         self.opener = IncidentOpener(engine, incidents, self._window_seconds)
 
@@ -84,7 +84,7 @@ class Correlator:
         it with the others arriving meanwhile (opener.py). Routing rules, silences,
         maintenance windows and grouping decide first what the alert becomes (routing/decide.py)."""
         now = utcnow()
-        decision = decide(await self.intake.guard(self.routing.snapshot()), alert, integration_id=integration_id, at=now)
+        decision = decide(await self.alert_store.guard(self.routing.snapshot()), alert, integration_id=integration_id, at=now)
         alert = decision.alert
         params = {
             "service": alert.service,
@@ -107,13 +107,13 @@ class Correlator:
             "maintenance_window_id": decision.maintenance_window_id,
         }
         if decision.status == "pending":
-            row = await self.intake.store(params)
+            row = await self.alert_store.store(params)
         else:
-            row = await self.intake.fetch(INSERT_UNCORRELATED, params)
+            row = await self.alert_store.fetch(INSERT_UNCORRELATED, params)
         if row is None:
             if idempotency_key is None:
                 return None
-            stored = await self.intake.fetch(_BY_KEY, params)
+            stored = await self.alert_store.fetch(_BY_KEY, params)
             return _outcome(stored, replayed=True) if stored else None
         if row.status == "correlated":
             count_correlation(row.action)
@@ -126,7 +126,7 @@ class Correlator:
 
     async def fetch(self, statement: str, params: dict) -> Any:
         """One statement on the intake pool (its first row, or None); the database being down is a 503."""
-        return await self.intake.fetch(statement, params)
+        return await self.alert_store.fetch(statement, params)
 
     def correlate(self, alert_id: UUID) -> Outcome:
         """Give a pending alert its incident (asking incident-management as new alerts do: a batch, of

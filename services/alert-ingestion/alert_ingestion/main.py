@@ -49,11 +49,11 @@ def _startup(settings: Settings):
 
 @asynccontextmanager
 async def _intake_pool_open(app: FastAPI) -> AsyncIterator[None]:
-    await app.state.correlator.intake.pool.open()
+    await app.state.correlator.alert_store.pool.open()
     try:
         yield
     finally:
-        await app.state.correlator.intake.pool.close()
+        await app.state.correlator.alert_store.pool.close()
 
 
 def _shutdown(app: FastAPI) -> None:

@@ -82,7 +82,7 @@ def test_a_saturated_intake_pool_answers_503_not_500(database_url, clean_db):
     """The only intake connection is stuck behind a table lock: the next alert is told to retry (503)."""
     app = ingestion_app(database_url, f"http://127.0.0.1:{free_port()}", intake_pool_size=1)
     with serve_in_thread(app) as alerts_url, clean_db.connect() as locker, ThreadPoolExecutor(1) as pool:
-        app.state.correlator.intake.pool.timeout = 0.5
+        app.state.correlator.alert_store.pool.timeout = 0.5
         locker.execute(text("LOCK TABLE alert_ingestion.alerts IN EXCLUSIVE MODE"))
         first = pool.submit(httpx.post, f"{alerts_url}/api/v1/alerts", json=ALERT, timeout=30)
         blocked = (

@@ -77,7 +77,7 @@ def test_a_database_restart_is_answered_2xx_or_503_and_the_services_recover(own_
     with incident_management(url) as incidents_url:
         app = ingestion_app(url, incidents_url)
         with serve_in_thread(app) as alerts_url:
-            app.state.correlator.intake.pool.timeout = 3  # a request waiting for the database gives up (503) sooner
+            app.state.correlator.alert_store.pool.timeout = 3  # a request waiting for the database gives up (503) sooner
             traffic = Traffic(alerts_url, incidents_url)
             workers = [threading.Thread(target=traffic.run, args=(n,)) for n in range(3)]
             for worker in workers:
