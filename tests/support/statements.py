@@ -7,8 +7,10 @@ from sqlalchemy import Engine, event
 
 
 @contextmanager
-def statements(engine: Engine, *, ignoring: str | None = None) -> Iterator[list[str]]:
-    """Every SQL statement sent on `engine` while the block runs (but those mentioning `ignoring`)."""
+def statements(engine: Engine, *, ignoring: str | None = "audit_log") -> Iterator[list[str]]:
+    """Every SQL statement sent on `engine` while the block runs, but those mentioning `ignoring`: by
+    default the audit writer's, which flushes earlier requests' entries from its own thread whenever it
+    is due (`platform_common.auth.audit`)."""
     seen: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:

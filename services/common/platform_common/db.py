@@ -1,11 +1,12 @@
 """Database engine, the per-request session dependency and coordination helpers."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
@@ -35,18 +36,29 @@ def create_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; the service layer commits, anything left open is rolled back. That
     rollback runs once the response is on its way, so a database lost meanwhile (a restart) is only
-    logged: raising there would reset the client's connection."""
+    logged: raising there would reset the client's connection.
+
+    Opening a session does no I/O, so it happens on the event loop, and so does closing one whose work
+    was committed; only a session left in a transaction is closed in a worker thread (its rollback is a
+    round trip). A sync route's request makes one or two thread hops, not three."""
     session = request.app.state.session_factory()
     try:
         yield session
     finally:
-        try:
-            session.close()
-        except DBAPIError as exc:
-            logger.warning("request session closed on a lost database connection: %s", exc.orig)
+        if session.in_transaction():
+            await run_in_threadpool(_close, session)
+        else:
+            _close(session)
+
+
+def _close(session: Session) -> None:
+    try:
+        session.close()
+    except DBAPIError as exc:
+        logger.warning("request session closed on a lost database connection: %s", exc.orig)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
