@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from platform_common import migrations
 from platform_common.auth.audit import AuditMiddleware, AuditWriter
@@ -27,6 +28,10 @@ Startup = Callable[[FastAPI], Iterable[PeriodicWorker]]
 """Called once the database is ready: attach clients to `app.state`, return the background workers."""
 
 Shutdown = Callable[[FastAPI], None]
+
+# The platform's telemetry is Prometheus (`/metrics`); FastAPI's built-in OpenTelemetry bridge would look up
+# the global providers on every request only to find none configured.
+NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 Resources = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 """Async resources that live as long as the app (entered after `startup`, left before `shutdown`)."""
@@ -77,7 +82,7 @@ def create_service_app(
                 shutdown(app)
             engine.dispose()
 
-    app = FastAPI(title=service_name, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(title=service_name, description=description, version="1.0.0", lifespan=lifespan, telemetry=NO_OPENTELEMETRY)
     app.state.service_name = service_name
     app.state.settings = settings
     install_error_handlers(app)
