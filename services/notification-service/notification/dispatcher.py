@@ -50,6 +50,8 @@ from platform_common.http import ServiceClient
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MAX_DELIVERIES_PER_CYCLE = 50
+# How long an attempt's outcome may wait for the attempts still under way to end, to be recorded with them.
+RECORD_LINGER_SECONDS = 0.005
 
 # Built once, so the claim's statement is too (`outbox.take_many`): `full` names the lanes with no room.
 _LANE_HAS_ROOM = func.coalesce(notifications.c.destination, notifications.c.channel).not_in(bindparam("full", expanding=True))
@@ -84,7 +86,7 @@ class Dispatcher:
         # A leased notification is started within half of what its lease leaves beyond one attempt.
         start_within = (self.lease_seconds - self.attempt_seconds) / 2
         self._leased = Leased(lease_seconds=self.lease_seconds, start_within=start_within, lane=_lane)
-        self._recorder = GroupWriter(self._record)
+        self._recorder = GroupWriter(self._record, linger_seconds=RECORD_LINGER_SECONDS)
         self._claims = 0  # claims from the database so far (numbered from 1)
         self._last_short: tuple[int, frozenset[str]] | None = None  # the last one that found fewer than it asked for, and its full lanes
 
@@ -143,6 +145,17 @@ class Dispatcher:
         if (row["attempts"] or row["not_before"] is not None) and incident() == IncidentState.CLOSED:
             self._cancel(row)
             return
+        with self._recorder.expecting() as on_its_way:  # an outcome recorded meanwhile may wait for this one
+            outcome = self._send(row, incident)
+            recorded = on_its_way.submit(outcome)
+        if recorded:
+            count_attempt(row["channel"], outcome=outcome.decision.outcome, duration=outcome.duration)
+            _log(row, outcome.decision, outcome.error)
+        else:
+            logger.warning("notification %s: lease lost while sending, outcome not recorded", row["id"])
+
+    def _send(self, row: RowMapping, incident: Callable[[], IncidentState]) -> _Outcome:
+        """One attempt on the notification's channel, and what to do next."""
         attempted_at = self.clock()
         started = time.perf_counter()
         error, decision = None, SENT
@@ -162,12 +175,7 @@ class Dispatcher:
                 already_failing=row["failing_since"] is not None,
                 incident=incident,
             )
-        duration = time.perf_counter() - started
-        if self._recorder.submit(_Outcome(row, decision, error, duration, attempted_at)):
-            count_attempt(row["channel"], outcome=decision.outcome, duration=duration)
-            _log(row, decision, error)
-        else:
-            logger.warning("notification %s: lease lost while sending, outcome not recorded", row["id"])
+        return _Outcome(row, decision, error, time.perf_counter() - started, attempted_at)
 
     def _record(self, outcomes: Sequence[_Outcome]) -> list[bool]:
         """Record attempts that ended at about the same time (`notification.grouped`) at once: whether

@@ -102,3 +102,49 @@ def test_the_writer_raises_its_own_error_unwrapped():
     store.fail = True
     with pytest.raises(ConnectionError, match="database gone"):
         GroupWriter(store.write).submit("a")
+
+
+LONG_LINGER = 60.0  # longer than any test waits: a write that waited for it would hang the test
+
+
+def test_an_item_on_its_way_is_waited_for_and_written_with_the_one_handed_in_before_it():
+    store = Store()
+    writer = GroupWriter(store.write, linger_seconds=LONG_LINGER)
+    entered, release, results = threading.Event(), threading.Event(), {}
+
+    def deliver() -> None:
+        with writer.expecting() as on_its_way:
+            entered.set()
+            assert release.wait(10)
+            results["late"] = on_its_way.submit("late")
+
+    late = threading.Thread(target=deliver)
+    late.start()
+    assert entered.wait(10)
+    early, early_threads = _submit_in_threads(writer, ["early"])
+    _wait_queued(writer, 1)
+    assert store.batches == []  # "early" waits: "late" is still on its way
+    release.set()
+    for thread in [late, *early_threads]:
+        thread.join(10)
+    assert store.batches == [["early", "late"]]
+    assert early == {"early": "written early"} and results == {"late": "written late"}
+
+
+def test_an_item_that_never_comes_is_waited_for_at_most_the_linger():
+    store = Store()
+    writer = GroupWriter(store.write, linger_seconds=0.05)
+    with writer.expecting():
+        assert writer.submit("a") == "written a"  # written alone once the linger ran out
+    assert store.batches == [["a"]]
+
+
+def test_a_withdrawn_item_and_no_item_at_all_make_nobody_wait():
+    store = Store()
+    writer = GroupWriter(store.write, linger_seconds=LONG_LINGER)
+    with pytest.raises(TimeoutError), writer.expecting():
+        raise TimeoutError("the delivery failed before it had an outcome")
+    outcomes, threads = _submit_in_threads(writer, ["a"])
+    threads[0].join(10)
+    assert not threads[0].is_alive()
+    assert outcomes == {"a": "written a"} and store.batches == [["a"]]
