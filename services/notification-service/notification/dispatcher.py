@@ -50,8 +50,10 @@ from platform_common.http import ServiceClient
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MAX_DELIVERIES_PER_CYCLE = 50
-# How long an attempt's outcome may wait for the attempts still under way to end, to be recorded with them.
+# How long an attempt's outcome may wait for the attempts still under way to end, to be recorded with them,
+# and for how long an attempt may have been under way and still be waited for (a slower one is not).
 RECORD_LINGER_SECONDS = 0.005
+RECORD_WAITS_FOR_ATTEMPTS_STARTED_WITHIN_SECONDS = 0.05
 
 # Built once, so the claim's statement is too (`outbox.take_many`): `full` names the lanes with no room.
 _LANE_HAS_ROOM = func.coalesce(notifications.c.destination, notifications.c.channel).not_in(bindparam("full", expanding=True))
@@ -86,7 +88,9 @@ class Dispatcher:
         # A leased notification is started within half of what its lease leaves beyond one attempt.
         start_within = (self.lease_seconds - self.attempt_seconds) / 2
         self._leased = Leased(lease_seconds=self.lease_seconds, start_within=start_within, lane=_lane)
-        self._recorder = GroupWriter(self._record, linger_seconds=RECORD_LINGER_SECONDS)
+        self._recorder = GroupWriter(
+            self._record, linger_seconds=RECORD_LINGER_SECONDS, recent_seconds=RECORD_WAITS_FOR_ATTEMPTS_STARTED_WITHIN_SECONDS
+        )
         self._claims = 0  # claims from the database so far (numbered from 1)
         self._last_short: tuple[int, frozenset[str]] | None = None  # the last one that found fewer than it asked for, and its full lanes
 

@@ -9,13 +9,15 @@ while one batch is written.
 A thread can also say an item is on its way before it has it (`expecting`: a delivery under way will
 hand in its outcome). The thread about to write then waits for those items, at most `linger_seconds`,
 so that deliveries that end a moment apart are written together instead of one write each. Nothing
-waits when no item is on its way.
+waits when no item is on its way, nor for one on its way for longer than `recent_seconds` (a slow
+attempt, a receiver trickling its answer, must not make every other outcome wait).
 
 If the write raises, every item it held is unwritten: each of their threads raises (`GroupWriteFailed`
 for the ones that did not write it themselves), as it would have writing its item alone.
 """
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,52 +42,62 @@ class _Entry(Generic[Item, Result]):
 class Expected(Generic[Item, Result]):
     """An item on its way to a `GroupWriter` (see `GroupWriter.expecting`)."""
 
-    def __init__(self, writer: "GroupWriter[Item, Result]") -> None:
+    def __init__(self, writer: "GroupWriter[Item, Result]", since: float) -> None:
         self._writer = writer
+        self.since = since  # when it was announced (the writer's clock)
         self.arrived = False
 
     def submit(self, item: Item) -> Result:
         """`GroupWriter.submit` for the item that was on its way."""
         self.arrived = True
-        return self._writer._submit(item, expected=True)
+        return self._writer._submit(item, expected=self)
 
 
 class GroupWriter(Generic[Item, Result]):
-    def __init__(self, write: Callable[[Sequence[Item]], Sequence[Result]], *, linger_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        write: Callable[[Sequence[Item]], Sequence[Result]],
+        *,
+        linger_seconds: float = 0.0,
+        recent_seconds: float = float("inf"),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """`write(items)` writes them all and returns one result per item, in order."""
         self._write = write
         self._linger_seconds = linger_seconds
+        self._recent_seconds = recent_seconds
+        self._clock = clock
         self._queued: list[_Entry[Item, Result]] = []
         self._queue_lock = threading.Lock()
         self._changed = threading.Condition(self._queue_lock)
-        self._on_their_way = 0  # announced by `expecting`, not handed in yet
+        self._on_their_way: set[Expected[Item, Result]] = set()  # announced by `expecting`, not handed in yet
         self._write_lock = threading.Lock()
 
     @contextmanager
     def expecting(self) -> Iterator[Expected[Item, Result]]:
         """While the block runs, an item is on its way: hand it in with the yielded `Expected.submit`.
         A block that ends without handing it in (it raised, or had nothing to write) withdraws it."""
+        expected: Expected[Item, Result] = Expected(self, self._clock())
         with self._changed:
-            self._on_their_way += 1
-        expected: Expected[Item, Result] = Expected(self)
+            self._on_their_way.add(expected)
         try:
             yield expected
         finally:
             if not expected.arrived:
                 with self._changed:
-                    self._on_their_way -= 1
+                    self._on_their_way.discard(expected)
                     self._changed.notify_all()
 
     def submit(self, item: Item) -> Result:
         """Write `item` (with whatever else is queued meanwhile) and return its result."""
-        return self._submit(item, expected=False)
+        return self._submit(item, expected=None)
 
-    def _submit(self, item: Item, *, expected: bool) -> Result:
+    def _submit(self, item: Item, *, expected: Expected[Item, Result] | None) -> Result:
         entry: _Entry[Item, Result] = _Entry(item)
         with self._changed:
             self._queued.append(entry)
-            if expected:
-                self._on_their_way -= 1
+            if expected is not None:
+                self._on_their_way.discard(expected)
                 self._changed.notify_all()
         with self._write_lock:
             if not entry.done:
@@ -98,7 +110,11 @@ class GroupWriter(Generic[Item, Result]):
     def _wait_for_items_on_their_way(self) -> None:
         if self._linger_seconds > 0:
             with self._changed:
-                self._changed.wait_for(lambda: self._on_their_way == 0, timeout=self._linger_seconds)
+                self._changed.wait_for(self._none_recent_on_their_way, timeout=self._linger_seconds)
+
+    def _none_recent_on_their_way(self) -> bool:
+        announced_since = self._clock() - self._recent_seconds
+        return all(expected.since < announced_since for expected in self._on_their_way)
 
     def _write_queued(self) -> None:
         with self._queue_lock:

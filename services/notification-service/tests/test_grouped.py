@@ -139,6 +139,17 @@ def test_an_item_that_never_comes_is_waited_for_at_most_the_linger():
     assert store.batches == [["a"]]
 
 
+def test_an_item_on_its_way_for_longer_than_recent_seconds_is_not_waited_for():
+    store, now = Store(), [100.0]
+    writer = GroupWriter(store.write, linger_seconds=LONG_LINGER, recent_seconds=1.0, clock=lambda: now[0])
+    with writer.expecting():  # a slow attempt: a receiver trickling its answer
+        now[0] += 1.5
+        outcomes, threads = _submit_in_threads(writer, ["quick"])
+        threads[0].join(10)
+        assert not threads[0].is_alive()
+    assert outcomes == {"quick": "written quick"} and store.batches == [["quick"]]
+
+
 def test_a_withdrawn_item_and_no_item_at_all_make_nobody_wait():
     store = Store()
     writer = GroupWriter(store.write, linger_seconds=LONG_LINGER)
