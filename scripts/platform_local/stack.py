@@ -1,5 +1,6 @@
 """The platform's services as real processes on loopback ports: used by `make run`, the end-to-end
-tests and the benchmarks. Each service is `uvicorn <package>.main:app` in its own directory."""
+tests and the benchmarks. Each service is `python -m platform_common.serve <package>.main:app` (uvicorn,
+`WEB_CONCURRENCY` processes) in its own directory."""
 
 import os
 import signal
@@ -46,6 +47,11 @@ class ServiceSpec:
         return ROOT / "services" / self.name
 
     @property
+    def processes_env(self) -> str:
+        """The variable that sets this service's WEB_CONCURRENCY alone (ALERT_INGESTION_WEB_CONCURRENCY)."""
+        return self.url_env.removesuffix("_URL") + "_WEB_CONCURRENCY"
+
+    @property
     def available(self) -> bool:
         return (self.directory / self.package / "main.py").exists()
 
@@ -87,6 +93,13 @@ class Stack:
                 env[spec.url_env] = self.url(spec.name)
         return env
 
+    def service_env_of(self, spec: ServiceSpec) -> dict[str, str]:
+        """The environment of one service: `<SERVICE>_WEB_CONCURRENCY`, when set, is its WEB_CONCURRENCY."""
+        env = self.service_env()
+        if env.get(spec.processes_env):
+            env["WEB_CONCURRENCY"] = env[spec.processes_env]
+        return env
+
     def launch(self, name: str) -> subprocess.Popen:
         """Start one service without waiting for it (its own process group; `make run` restarts it with
         this); the process replaces any earlier one in `processes`."""
@@ -97,7 +110,7 @@ class Stack:
                 [
                     sys.executable,
                     "-m",
-                    "uvicorn",
+                    "platform_common.serve",
                     f"{spec.package}.main:app",
                     "--host",
                     self.host,
@@ -108,7 +121,7 @@ class Stack:
                     KEEP_ALIVE_SECONDS,
                 ],
                 cwd=spec.directory,
-                env=self.service_env(),
+                env=self.service_env_of(spec),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

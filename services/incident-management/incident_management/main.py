@@ -3,7 +3,6 @@
 from collections.abc import Iterable
 
 from fastapi import FastAPI
-from prometheus_client import REGISTRY
 
 from incident_management.config import Settings, get_settings
 from incident_management.metrics import SERVICES, IncidentStateCollector
@@ -12,6 +11,7 @@ from incident_management.paging import Pager
 from incident_management.routes import router
 from platform_common.app import create_service_app
 from platform_common.http import ServiceClient
+from platform_common.metrics import register_collector, unregister_collector
 from platform_common.pagelinks import PageLinker
 from platform_common.worker import PeriodicWorker, WorkerGroup
 
@@ -31,7 +31,7 @@ def _startup(settings: Settings):
         )
         SERVICES.limit = settings.metrics_max_services
         app.state.state_collector = IncidentStateCollector(app.state.engine)
-        REGISTRY.register(app.state.state_collector)
+        register_collector(app.state.state_collector)
         app.state.page_links = PageLinker.from_settings(settings)
         pager = Pager(
             app.state.session_factory,
@@ -48,7 +48,7 @@ def _startup(settings: Settings):
 
 
 def _shutdown(app: FastAPI) -> None:
-    REGISTRY.unregister(app.state.state_collector)
+    unregister_collector(app.state.state_collector)
     app.state.oncall.close()
     app.state.notifier.close()
 

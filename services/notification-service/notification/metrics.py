@@ -8,13 +8,14 @@ raise it through Alertmanager: a path that does not depend on the channel that i
 import logging
 from collections.abc import Iterator
 
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
 from notification import service
 from notification.schemas import ChannelName
+from platform_common.metrics import register_collector
 
 logger = logging.getLogger(__name__)
 
@@ -82,4 +83,4 @@ class FailingCollector(Collector):
 # One collector per process (several apps in one test process share it): registering per app would
 # clash on the metric name.
 FAILING = FailingCollector()
-REGISTRY.register(FAILING)
+register_collector(FAILING)

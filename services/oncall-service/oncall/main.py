@@ -3,7 +3,6 @@
 from collections.abc import Iterable
 
 from fastapi import FastAPI
-from prometheus_client import REGISTRY
 
 from oncall.config import Settings, get_settings
 from oncall.engine import EscalationEngine
@@ -18,6 +17,7 @@ from oncall.routes import router
 from platform_common.app import create_service_app
 from platform_common.clock import utcnow
 from platform_common.http import peer_client
+from platform_common.metrics import register_collector, unregister_collector
 from platform_common.worker import PeriodicWorker, WorkerGroup
 
 
@@ -27,7 +27,7 @@ def _startup(settings: Settings):
         app.state.incidents = peer_client("incident-management", settings.incident_management_url, settings)
         app.state.notifier = peer_client("notification-service", settings.notification_service_url, settings)
         app.state.oncall_collector = OnCallCollector(app.state.session_factory, utcnow)
-        REGISTRY.register(app.state.oncall_collector)
+        register_collector(app.state.oncall_collector)
         app.state.escalation_engine = EscalationEngine(
             app.state.session_factory,
             app.state.incidents,
@@ -73,7 +73,7 @@ def _housekeeping(app: FastAPI) -> None:
 
 
 def _shutdown(app: FastAPI) -> None:
-    REGISTRY.unregister(app.state.oncall_collector)
+    unregister_collector(app.state.oncall_collector)
     app.state.incidents.close()
     app.state.notifier.close()
 

@@ -4,12 +4,13 @@
 import logging
 from collections.abc import Iterator
 
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
 from alert_ingestion.heartbeats.tables import heartbeats
+from platform_common.metrics import register_collector
 
 logger = logging.getLogger(__name__)
 
@@ -46,4 +47,4 @@ class DownCollector(Collector):
 
 # One collector per process (several apps in one test process share it).
 DOWN = DownCollector()
-REGISTRY.register(DOWN)
+register_collector(DOWN)
