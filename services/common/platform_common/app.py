@@ -29,6 +29,13 @@ Startup = Callable[[FastAPI], Iterable[PeriodicWorker]]
 
 Shutdown = Callable[[FastAPI], None]
 
+# The cyclic garbage collector's young generation is collected once this many more container objects
+# were allocated than freed (Python's default: 700). A service with a few thousand objects in flight
+# crossed 700 all the time: in 20 s of ingest at 32 connections alert-ingestion ran 5,400 young
+# collections (0.8 s of CPU, and 490 middle and 43 full ones after them: 6 % of its CPU); at 10,000,
+# about 300 (0.05 s). A young collection still takes at most a few milliseconds.
+YOUNG_GENERATION_THRESHOLD = 10_000
+
 # The platform's telemetry is Prometheus (`/metrics`); FastAPI's built-in OpenTelemetry bridge would look up
 # the global providers on every request only to find none configured.
 NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
@@ -68,6 +75,7 @@ def create_service_app(
         workers = list(startup(app)) if startup else []
         app.state.workers = workers
         gc.freeze()  # start-up objects live forever: keep them out of every later full collection
+        gc.set_threshold(YOUNG_GENERATION_THRESHOLD)
         if settings.background_workers:
             for worker in workers:
                 worker.start()

@@ -1,11 +1,13 @@
 """The shared app wiring on a real database: health, readiness, error shape, request ids, metrics."""
 
+import gc
+
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlalchemy import create_engine, text
 
-from platform_common.app import create_service_app
+from platform_common.app import YOUNG_GENERATION_THRESHOLD, create_service_app
 from platform_common.auth.policy import PUBLIC, requires
 from platform_common.db import SessionDep, create_session_factory
 from platform_common.errors import RETRY_AFTER_SECONDS, Conflict
@@ -33,6 +35,14 @@ def make_thing(thing: Thing) -> Thing:
 def _app(database_url: str):
     settings = ServiceSettings(database_url=database_url, migrate_on_start=False, environment="test")
     return create_service_app(service_name="demo", package="demo", settings=settings, routers=[router], description="demo")
+
+
+def test_start_up_objects_are_frozen_and_young_objects_collected_less_often(database_url):
+    gc.set_threshold(700, 10, 10)
+    gc.unfreeze()
+    with TestClient(_app(database_url)):
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_GENERATION_THRESHOLD, 10, 10)
 
 
 def test_health_ready_and_metrics(database_url):
