@@ -57,8 +57,9 @@ def test_several_processes_start_from_an_emptied_metrics_directory(tmp_path: Pat
 
 def test_a_directory_made_for_the_metrics_is_removed_when_the_service_stops(monkeypatch: pytest.MonkeyPatch, capsys):
     monkeypatch.setenv("WEB_CONCURRENCY", "2")
-    monkeypatch.delenv(serve.MULTIPROCESS_DIRECTORY, raising=False)
-    monkeypatch.delenv(SUPERVISOR_PID, raising=False)
+    for name in (serve.MULTIPROCESS_DIRECTORY, SUPERVISOR_PID):  # unset now, and again afterwards
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     with pytest.raises(SystemExit) as stopped:
         serve.main(["--help"])  # uvicorn itself: prints its options and exits
     assert stopped.value.code == 0
