@@ -1,9 +1,11 @@
 """A service served by several processes (`WEB_CONCURRENCY`, `platform_common.serve`) as one service:
 real processes started the way `make run` and the benchmarks start them (`ALERT_INGESTION_WEB_CONCURRENCY`
-sets alert-ingestion's alone)."""
+sets alert-ingestion's alone): every scrape reports what all of them counted, a process that dies is
+replaced without losing its counts, and stopping the service stops them all."""
 
 import os
 import re
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -60,11 +62,38 @@ def test_two_processes_serve_one_service_and_report_its_totals(start_stack, tmp_
     assert {path.name.split("_")[-1] for path in metrics_dir.glob("*.db")} >= {f"{pid}.db" for pid in workers}
     assert httpx.get(f"{url}/ready", timeout=10).status_code == 200
 
+    # A process that dies is replaced, and what it counted is still counted.
+    os.kill(workers[0], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (len(_serving(supervisor)) != 2 or workers[0] in _serving(supervisor)):
+        time.sleep(0.2)
+    workers = _serving(supervisor)
+    assert len(workers) == 2, workers
+    _wait_ready(url)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        assert set(pool.map(lambda number: _post_alert(url, number), range(ALERTS, 2 * ALERTS))) == {201}
+    for _ in range(10):
+        scraped = httpx.get(f"{url}/metrics", timeout=10).text
+        assert [float(value) for value in COUNTED.findall(scraped)] == [2 * ALERTS]
+
     stack.stop("alert-ingestion")
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in workers), "a serving process outlived the service"
+
+
+def _wait_ready(url: str) -> None:
+    """Until ten requests in a row, on fresh connections, find a process ready to answer."""
+    deadline = time.monotonic() + 30
+    answered = 0
+    while answered < 10 and time.monotonic() < deadline:
+        try:
+            answered = answered + 1 if httpx.get(f"{url}/ready", timeout=5).status_code == 200 else 0
+        except httpx.TransportError:
+            answered = 0
+            time.sleep(0.1)
+    assert answered == 10
 
 
 def _alive(pid: int) -> bool:
