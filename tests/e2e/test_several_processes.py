@@ -53,6 +53,7 @@ def test_two_processes_serve_one_service_and_report_its_totals(start_stack, tmp_
     assert statuses == [201] * ALERTS
 
     # Whichever process answers the scrape, it answers for both: every alert counted once.
+    _wait_counted(url, ALERTS)
     for _ in range(10):
         scraped = httpx.get(f"{url}/metrics", timeout=10).text
         assert [float(value) for value in COUNTED.findall(scraped)] == [ALERTS]
@@ -72,6 +73,7 @@ def test_two_processes_serve_one_service_and_report_its_totals(start_stack, tmp_
     _wait_ready(url)
     with ThreadPoolExecutor(max_workers=16) as pool:
         assert set(pool.map(lambda number: _post_alert(url, number), range(ALERTS, 2 * ALERTS))) == {201}
+    _wait_counted(url, 2 * ALERTS)
     for _ in range(10):
         scraped = httpx.get(f"{url}/metrics", timeout=10).text
         assert [float(value) for value in COUNTED.findall(scraped)] == [2 * ALERTS]
@@ -81,6 +83,15 @@ def test_two_processes_serve_one_service_and_report_its_totals(start_stack, tmp_
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in workers), "a serving process outlived the service"
+
+
+def _wait_counted(url: str, expected: int) -> None:
+    """Until a scrape counts `expected` (a request is counted just after its answer is sent)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if [float(value) for value in COUNTED.findall(httpx.get(f"{url}/metrics", timeout=10).text)] == [expected]:
+            return
+        time.sleep(0.05)
 
 
 def _wait_ready(url: str) -> None:
