@@ -5,6 +5,8 @@ CPU time by process tree (utime + stime from /proc), for "where the time goes" p
 
 import os
 import resource
+import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -59,8 +61,15 @@ def postmaster_pid(data_dir: Path) -> int:
 def cpu_by_process(stack: Stack, postgres: LocalPostgres) -> dict[str, float]:
     """CPU seconds used so far by each running service, PostgreSQL (server and backends), and this
     process's finished children (wrk)."""
-    used = {name: cpu_seconds(process.pid) for name, process in stack.processes.items()}
-    used["PostgreSQL"] = cpu_seconds(postmaster_pid(postgres.data))
+    return cpu_of(stack.processes, postgres)
+
+
+def cpu_of(processes: Mapping[str, subprocess.Popen], postgres: LocalPostgres | None) -> dict[str, float]:
+    """CPU seconds used so far by each of `processes` (with its descendants), PostgreSQL (server and
+    backends; None: not counted), and this process's finished children (wrk)."""
+    used = {name: cpu_seconds(process.pid) for name, process in processes.items()}
+    if postgres is not None:
+        used["PostgreSQL"] = cpu_seconds(postmaster_pid(postgres.data))
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     used["wrk"] = children.ru_utime + children.ru_stime
     return used

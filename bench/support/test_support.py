@@ -17,12 +17,15 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from faults.receiver import Receiver
 
+from support.ceiling import DURABLE_TABLE, running_ceiling
 from support.pages import ms_line, percentile
 from support.report import cpu_ms_per, cpu_seconds, own_cpu_seconds, rss_mb
 from support.smtp import SmtpInbox
@@ -82,6 +85,28 @@ def test_each_request_of_the_flood_mode_is_a_service_of_its_own(count, threads, 
     # The receiver answers 200 where the platform answers 201: each answer counts as `other`.
     assert figures["created"] == 0 and figures["other"] == count and figures["errors"] == 0
     assert figures["duration_us"] < 120 * 1_000_000  # wrk ended once every share was answered, not at -d
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_the_durable_floor_commits_every_alert_it_accepts_and_the_stack_alone_none(database_url, tmp_path, processes):
+    ensure_wrk()
+    with psycopg.connect(make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {DURABLE_TABLE}")
+        conn.commit()
+        try:
+            with running_ceiling(tmp_path / "stack", processes=processes) as (base, _):
+                alone = run_wrk(f"{base}/api/v1/alerts", seconds=60, connections=8, count=150, services=3)
+            with running_ceiling(tmp_path / "durable", database_url, processes) as (base, process):
+                durable = run_wrk(f"{base}/api/v1/alerts", seconds=60, connections=8, count=301, services=3)
+                assert cpu_seconds(process.pid) > 0
+            stored = conn.execute(f"SELECT service, count(*) FROM {DURABLE_TABLE} GROUP BY service ORDER BY service").fetchall()
+        finally:
+            conn.execute(f"DROP TABLE IF EXISTS {DURABLE_TABLE}")
+            conn.commit()
+    assert alone["created"] == 150 and alone["other"] == 0 and alone["errors"] == 0
+    assert durable["created"] == 301 and durable["other"] == 0 and durable["errors"] == 0
+    assert sum(count for _, count in stored) == 301  # one committed row per 201, stored before it was sent
+    assert [service for service, _ in stored] == ["bench-0", "bench-1", "bench-2"]
 
 
 def test_the_figures_are_read_from_wrk_s_bench_line():

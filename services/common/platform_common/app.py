@@ -40,6 +40,14 @@ YOUNG_GENERATION_THRESHOLD = 10_000
 # the global providers on every request only to find none configured.
 NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
+
+def tune_garbage_collector() -> None:
+    """Once start-up is done: its objects live forever, so keep them out of every later full collection,
+    and collect the young generation at YOUNG_GENERATION_THRESHOLD."""
+    gc.freeze()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD)
+
+
 Resources = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 """Async resources that live as long as the app (entered after `startup`, left before `shutdown`)."""
 
@@ -74,8 +82,7 @@ def create_service_app(
         app.state.audit.start()
         workers = list(startup(app)) if startup else []
         app.state.workers = workers
-        gc.freeze()  # start-up objects live forever: keep them out of every later full collection
-        gc.set_threshold(YOUNG_GENERATION_THRESHOLD)
+        tune_garbage_collector()
         if settings.background_workers:
             for worker in workers:
                 worker.start()
