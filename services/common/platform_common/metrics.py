@@ -13,7 +13,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from platform_common.process_group import ProcessGroupCollector
-from platform_common.serve import MULTIPROCESS_DIRECTORY
+from platform_common.serving_env import MULTIPROCESS_DIRECTORY
 
 disable_created_metrics()  # the *_created series only add noise to every scrape
 

@@ -9,7 +9,7 @@ from prometheus_client import ProcessCollector
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from platform_common.serve import SUPERVISOR_PID
+from platform_common.serving_env import SUPERVISOR_PID
 
 _EARLIEST = {"process_start_time_seconds"}  # the group started when its first process did
 _FIRST = {"process_max_fds"}  # a limit, not an amount: the starting process's

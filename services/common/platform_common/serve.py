@@ -17,9 +17,7 @@ from collections.abc import MutableMapping, Sequence
 
 import uvicorn.main
 
-# Read by prometheus-client in every process it starts, and by `platform_common.metrics`.
-MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
-SUPERVISOR_PID = "PLATFORM_SERVE_PID"  # whose processes `/metrics` adds up (`platform_common.process_group`)
+from platform_common.serving_env import MULTIPROCESS_DIRECTORY, SUPERVISOR_PID
 
 
 def processes(environ: MutableMapping[str, str]) -> int:

@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 
 from platform_common import metrics, serve
 from platform_common.process_group import ProcessGroupCollector, children
-from platform_common.serve import SUPERVISOR_PID
+from platform_common.serving_env import SUPERVISOR_PID
 
 RECORDS = textwrap.dedent(
     """
