@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from alert_ingestion.config import Settings, get_settings
 from alert_ingestion.correlation import Correlator
 from alert_ingestion.events_v2.routes import router as events_v2_router
+from alert_ingestion.fast_intake import fast_intake_route
 from alert_ingestion.heartbeats.metrics import DOWN as HEARTBEATS_DOWN
 from alert_ingestion.heartbeats.monitor import HeartbeatMonitor
 from alert_ingestion.heartbeats.routes import router as heartbeats_router
@@ -63,7 +64,7 @@ def _shutdown(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    return create_service_app(
+    app = create_service_app(
         service_name="alert-ingestion",
         package="alert_ingestion",
         settings=settings,
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shutdown=_shutdown,
         resources=_intake_pool_open,
     )
+    app.router.routes.insert(0, fast_intake_route(app))
+    return app
 
 
 app = create_app()

@@ -5,7 +5,7 @@ that declares no policy, so an undeclared route can never be served. Handlers th
 `PrincipalDep`; where data is scoped (a user's own tokens) the service layer checks again.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -70,12 +70,17 @@ def requires(policy: Policy) -> DependsParam:
     return Depends(check)
 
 
-def _declared(dependant: Dependant | None) -> Policy | None:
+def _declared_check(dependant: Dependant | None) -> Callable[[Request], Awaitable[None]] | None:
+    """The check of the policy the route declares (`requires(...)`), if it declares one."""
     for dependency in dependant.dependencies if dependant is not None else ():
-        policy = getattr(dependency.call, "policy", None)
-        if policy is not None:
-            return policy
+        if getattr(dependency.call, "policy", None) is not None:
+            return dependency.call
     return None
+
+
+def _declared(dependant: Dependant | None) -> Policy | None:
+    check = _declared_check(dependant)
+    return None if check is None else check.policy  # type: ignore[attr-defined]
 
 
 def route_policies(app: FastAPI) -> dict[tuple[str, str], Policy | None]:
@@ -87,6 +92,16 @@ def route_policies(app: FastAPI) -> dict[tuple[str, str], Policy | None]:
         if isinstance(context.original_route, APIRoute)
         for method in sorted(context.methods)
     }
+
+
+def declared_check(app: FastAPI, method: str, path: str) -> Callable[[Request], Awaitable[None]]:
+    """The check that the policy declared for `method path` runs (`requires(...)`), to run it where
+    FastAPI's dependency resolution does not (RuntimeError when no such route declares a policy)."""
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute) and context.path == path and method in context.methods:
+            if (check := _declared_check(context.dependant)) is not None:
+                return check
+    raise RuntimeError(f"{method} {path}: no such route with a declared access policy")
 
 
 def check_declared(app: FastAPI) -> None:
