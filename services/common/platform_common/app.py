@@ -14,7 +14,7 @@ from platform_common.auth.audit import AuditMiddleware, AuditWriter
 from platform_common.auth.credentials import CredentialResolver
 from platform_common.auth.policy import PUBLIC, check_declared, requires
 from platform_common.auth.principal import Role
-from platform_common.db import create_db_engine, create_session_factory
+from platform_common.db import create_db_engine, create_read_session_factory, create_session_factory
 from platform_common.errors import install_error_handlers
 from platform_common.health import router as health_router
 from platform_common.logs import configure_logging
@@ -69,6 +69,7 @@ def create_service_app(
         engine = create_db_engine(settings.database_url, pool_size=settings.db_pool_size)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        app.state.read_session_factory = create_read_session_factory(engine)
         app.state.credentials = CredentialResolver(
             engine,
             service_token=settings.service_token,

@@ -36,6 +36,23 @@ def create_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def autocommit(session: Session) -> None:
+    """From now on each of the session's statements commits by itself: no BEGIN, COMMIT or ROLLBACK round
+    trips. For a single statement (atomic by itself) or reads; checks a connection out now."""
+    session.connection(execution_options=AUTOCOMMIT)
+
+
+def create_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads only, on the engine's pool in autocommit, each checking its connection out at its
+    first statement. PostgreSQL's READ COMMITTED gives each statement of a transaction its own snapshot,
+    so a read sees exactly what it would in one; it saves the BEGIN and the ROLLBACK of a transaction
+    that writes nothing, and leaves nothing to roll back when the session closes."""
+    return create_session_factory(engine.execution_options(**AUTOCOMMIT))
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; the service layer commits, anything left open is rolled back. That
     rollback runs once the response is on its way, so a database lost meanwhile (a restart) is only
@@ -62,6 +79,19 @@ def _close(session: Session) -> None:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    """The session of a route that only reads (`create_read_session_factory`): with nothing to roll back it always
+    closes on the event loop, so a sync read route's request makes one thread hop."""
+    session = request.app.state.read_session_factory()
+    try:
+        yield session
+    finally:
+        _close(session)
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
 def advisory_xact_lock(session: Session, key: str) -> None:

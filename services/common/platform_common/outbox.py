@@ -29,6 +29,7 @@ from sqlalchemy import ColumnElement, RowMapping, Table, Update, bindparam, lite
 from sqlalchemy.orm import Session, sessionmaker
 
 from platform_common import arrays
+from platform_common.db import autocommit
 
 PENDING = "pending"
 Handler = Callable[[RowMapping], None]
@@ -58,7 +59,7 @@ def take_many(
     given in `parameters`: a `where` built once (a module constant) makes the statement built once too."""
     values = {"take_now": now, "take_lease_end": now + timedelta(seconds=lease_seconds), "take_limit": limit, **(parameters or {})}
     with session_factory() as session:
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # one statement: atomic by itself
+        autocommit(session)  # one statement: atomic by itself
         leased = session.execute(_take_statement(table, where), values).mappings().all()
         session.commit()
     return list(leased)

@@ -1,7 +1,9 @@
 """The per-request session (`platform_common.db.get_session`): every request gives its connection back
 to the pool. A route that committed has its session closed on the event loop, with no thread hop; one
 that left a transaction open has it rolled back in a worker thread. A rollback on a connection the
-database dropped meanwhile is logged, and the answer stands."""
+database dropped meanwhile is logged, and the answer stands. A read-only route's session
+(`get_read_session`) reads in autocommit: no transaction, closed on the event loop, and the connection
+it used goes back to transactions for the next session."""
 
 import logging
 
@@ -14,7 +16,7 @@ from sqlalchemy import text
 from platform_common import db
 from platform_common.app import create_service_app
 from platform_common.auth.policy import PUBLIC, requires
-from platform_common.db import SessionDep
+from platform_common.db import ReadSessionDep, SessionDep
 from platform_common.settings import ServiceSettings
 
 router = APIRouter(dependencies=[requires(PUBLIC)])
@@ -30,6 +32,23 @@ def commits(session: SessionDep) -> dict[str, int]:
 @router.get("/reads")
 def reads(session: SessionDep) -> dict[str, int]:
     return {"value": session.execute(text("SELECT 2")).scalar_one()}
+
+
+def _state(session) -> dict[str, object]:
+    """The backend serving the session and whether a transaction is open on it."""
+    pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    status = session.connection().connection.dbapi_connection.info.transaction_status
+    return {"pid": pid, "in_transaction": status != psycopg.pq.TransactionStatus.IDLE}
+
+
+@router.get("/reads-only")
+def reads_only(session: ReadSessionDep) -> dict[str, object]:
+    return _state(session)
+
+
+@router.get("/reads-in-a-transaction")
+def reads_in_a_transaction(session: SessionDep) -> dict[str, object]:
+    return _state(session)
 
 
 @router.get("/loses-its-connection")
@@ -79,3 +98,17 @@ def test_a_rollback_on_a_dropped_connection_is_logged_and_the_answer_stands(clie
     assert "request session closed on a lost database connection" in caplog.text
     assert client.pool.checkedout() == 0
     assert client.get("/reads").json() == {"value": 2}  # the pool replaced the dropped connection
+
+
+def test_a_read_only_session_opens_no_transaction_and_closes_without_a_thread_hop(client):
+    assert client.get("/reads-only").json()["in_transaction"] is False
+    assert client.hops == []
+    assert client.pool.checkedout() == 0
+
+
+def test_the_connection_a_read_only_session_used_goes_back_to_transactions(client):
+    read_only = client.get("/reads-only").json()
+    after = client.get("/reads-in-a-transaction").json()
+    assert after["pid"] == read_only["pid"]  # the same pooled connection (the only one opened)
+    assert after["in_transaction"] is True
+    assert client.hops == ["_close"]

@@ -7,7 +7,7 @@ flood) is decided exactly as its requests would be one after another, in a const
 and one on-call lookup.
 
 No transaction is open while a peer is asked anything: the batch is read (replays, correlations, the
-governing policies) in one short transaction, oncall-service is asked with no connection held, then the
+governing policies) in autocommit, oncall-service is asked with no connection held, then the
 decision is taken again and written in a second transaction, under the advisory locks of the requests'
 idempotency keys and (with a window) their (service, severity, group), taken in one order, so concurrent
 callers on any replica open one incident per key and per group.
@@ -27,6 +27,7 @@ from incident_management.metrics import count_created
 from incident_management.oncall_lookups import OnCall, lookup_primaries
 from incident_management.schemas import IncidentCreate
 from platform_common.clock import utcnow
+from platform_common.db import autocommit
 from platform_common.http import PeerUnavailable, ServiceClient
 
 
@@ -98,12 +99,13 @@ def open_incidents(session: Session, requests: Sequence[OpenRequest], *, oncall:
     decided in order: a later one joins or replays an incident an earlier one of the batch opened. Those
     that stood for an incident when first read keep it (unless an earlier one of their group may open a
     newer one); the others are decided again under the locks."""
+    autocommit(session)  # the first read writes nothing: no transaction to begin and roll back
     found = _existing(session, requests, utcnow())
     todo = _undecided(requests, found)
     unassigned = {requests[i].data.service for i in todo if requests[i].data.assigned_to is None}
     # A team governed by an escalation policy is paged by oncall-service (the policy's step 1, at once).
     policies = service.governing_policies(session, teams=unassigned)
-    session.rollback()  # nothing written: give the connection back before asking oncall-service
+    session.rollback()  # give the connection back before asking oncall-service; the write begins afresh
     if not todo:
         return found  # type: ignore[return-value]
     primaries, oncall_down = _on_call(oncall, unassigned - policies.keys())

@@ -34,6 +34,7 @@ from incident_management.oncall_lookups import OnCall, Plan, lookup_plans, looku
 from incident_management.tables import pages
 from platform_common import outbox
 from platform_common.clock import utcnow
+from platform_common.db import autocommit
 from platform_common.http import PeerUnavailable, ServiceClient
 from platform_common.pagelinks import PageLinker, Who
 from platform_common.recipients import Destination, destinations
@@ -122,14 +123,18 @@ class Pager:
         handled = 0
         while handled < MAX_PAGES_PER_CYCLE:
             leased = outbox.take_many(self.session_factory, pages, now=self.clock(), lease_seconds=LEASE_SECONDS, limit=PAGES_PER_BATCH)
-            if not leased:
+            if leased:
+                self._deliver(leased)
+                handled += len(leased)
+            if len(leased) < PAGES_PER_BATCH:
+                # Every page due was leased: asking again would find none. A page queued since wakes a
+                # worker (opening wakes one after its commit); one that falls due comes at the next interval.
                 break
-            self._deliver(leased)
-            handled += len(leased)
         return handled
 
     def _deliver(self, leased: list[RowMapping]) -> None:
         with self.session_factory() as session:
+            autocommit(session)  # a read: no transaction to begin and roll back
             incidents = service.get_many(session, ids={page["incident_id"] for page in leased})
         self._record(leased, incidents, self._attempt(leased, incidents))
 

@@ -254,17 +254,15 @@ def linked_alerts(session: Session, *, incident_id: UUID) -> tuple[list[RowMappi
 
 def governing_policies(session: Session, *, teams: set[str]) -> dict[str, str]:
     """The name of the escalation policy governing each of these teams that has one, read from the view
-    oncall-service publishes (none before oncall-service first ran)."""
+    oncall-service publishes (none before oncall-service first ran). The session reads in autocommit
+    (`platform_common.db.autocommit`): the view missing fails this statement alone."""
     if not teams:
         return {}
     try:
-        with session.begin_nested():
-            rows = session.execute(
-                text("SELECT team, policy_name FROM oncall.governed_teams WHERE team = ANY(:teams)"), {"teams": list(teams)}
-            )
-            return {team: policy for team, policy in rows}
+        rows = session.execute(text("SELECT team, policy_name FROM oncall.governed_teams WHERE team = ANY(:teams)"), {"teams": list(teams)})
     except ProgrammingError:
         return {}
+    return {team: policy for team, policy in rows}
 
 
 def events(session: Session, *, incident_id: UUID) -> list[RowMapping]:

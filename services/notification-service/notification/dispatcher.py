@@ -45,6 +45,7 @@ from notification.retries import CANCELLED, SENT, Decision, RetryPolicy
 from notification.tables import notifications
 from platform_common import outbox
 from platform_common.clock import utcnow
+from platform_common.db import autocommit
 from platform_common.http import ServiceClient
 
 logger = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ class Dispatcher:
         follow_ups = [outcome for outcome in outcomes if outcome.decision.report or outcome.decision.starts_fallback]
         with self.session_factory() as session:
             if not follow_ups:
-                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # no BEGIN / COMMIT round trips
+                autocommit(session)  # no BEGIN / COMMIT round trips
             recorded = service.record_attempts(session, made=[_attempt(outcome) for outcome in outcomes])
             for outcome in follow_ups:
                 if outcome.row["id"] in recorded:

@@ -24,7 +24,7 @@ from oncall.schemas import (
 )
 from platform_common.auth.policy import ADMIN, RESPONDER, VIEWER, requires
 from platform_common.clock import utcnow
-from platform_common.db import SessionDep
+from platform_common.db import ReadSessionDep, SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, PageDep
 from platform_common.validation import Text, Timestamp
@@ -177,14 +177,14 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
 
 
 @router.get("/oncall/current", dependencies=[requires(VIEWER)], response_model=OnCallOut, responses=_404)
-def current_oncall(team: Team, session: SessionDep) -> OnCallOut:
+def current_oncall(team: Team, session: ReadSessionDep) -> OnCallOut:
     """Who is on call for the team now; 404 when the team has no schedule."""
     return _on_call(team, service.current(session, team=team, now=utcnow()))
 
 
 @router.get("/oncall", dependencies=[requires(VIEWER)], response_model=list[OnCallOut])
 def all_oncall(
-    session: SessionDep,
+    session: ReadSessionDep,
     team: Annotated[
         list[TeamName] | None,
         Query(max_length=MAX_TEAMS, description="Only these teams (repeatable, at most 200); a team without a schedule is absent"),

@@ -23,7 +23,7 @@ from oncall.people.schemas import (
 )
 from platform_common.auth.policy import INTERNAL, VIEWER, PrincipalDep, requires
 from platform_common.clock import utcnow
-from platform_common.db import SessionDep
+from platform_common.db import ReadSessionDep, SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.recipients import EmailAddress
 
@@ -131,7 +131,9 @@ def delete_rule(user_id: UUID, rule_id: UUID, principal: PrincipalDep, session: 
 
 
 @router.get("/people/delivery-plan", response_model=DeliveryPlan, dependencies=[requires(INTERNAL)])
-def delivery_plan(session: SessionDep, user_id: UUID | None = None, email: Annotated[EmailAddress | None, Query()] = None) -> DeliveryPlan:
+def delivery_plan(
+    session: ReadSessionDep, user_id: UUID | None = None, email: Annotated[EmailAddress | None, Query()] = None
+) -> DeliveryPlan:
     """How to page a person, by user id or email: one step per notification rule (or every contact
     method at once). Not a user, or no contact methods: an empty plan (page on PAGE_CHANNELS)."""
     return DeliveryPlan.model_validate(people.delivery_plan(session, user_id=user_id, email=email))
@@ -139,7 +141,7 @@ def delivery_plan(session: SessionDep, user_id: UUID | None = None, email: Annot
 
 @router.get("/people/delivery-plans", response_model=list[EmailDeliveryPlan], dependencies=[requires(INTERNAL)], responses=_LINE_TOO_LONG)
 def delivery_plans(
-    session: SessionDep,
+    session: ReadSessionDep,
     email: Annotated[list[EmailAddress], Query(min_length=1, max_length=MAX_EMAILS, description="Repeatable, at most 200")],
 ) -> list[EmailDeliveryPlan]:
     """/people/delivery-plan for many people at once: one entry per email, in the order asked."""
