@@ -315,6 +315,22 @@ def test_a_governed_team_is_left_to_its_policy_even_while_oncall_service_is_down
     assert by_title["Checkout slow"][1] == [(None, "new_incident", "pending", 0)]
 
 
+def test_before_oncall_service_ever_ran_opening_assigns_and_pages_the_on_call(url, oncall, clean_db):
+    """oncall-service publishes the governed teams as a view when it first migrates; until then opening reads
+    no policy (that read fails alone: opening reads in autocommit) and assigns and pages as always."""
+    with clean_db.begin() as connection:
+        connection.execute(text("ALTER VIEW oncall.governed_teams RENAME TO governed_teams_not_yet"))
+    try:
+        _batch(url, [_item("Card payments failing", "payments"), _item("Checkout slow", "checkout", "high")])
+    finally:
+        with clean_db.begin() as connection:
+            connection.execute(text("ALTER VIEW oncall.governed_teams_not_yet RENAME TO governed_teams"))
+    by_title = {incident[0][0]: (incident[1], incident[2]) for incident in _stored(clean_db)}
+    assert [event[0] for event in by_title["Card payments failing"][0]] == ["created", "assigned"]
+    assert by_title["Card payments failing"][1] == [("alice@example.com", "new_incident", "pending", 0)]
+    assert by_title["Checkout slow"][1] == [("carol", "new_incident", "pending", 0)]
+
+
 def test_a_batch_of_only_replays_and_joins_asks_nobody_and_opens_nothing(url, oncall, clean_db):
     stand_in, _ = oncall
     first = _as_batch(url, [_item("Card payments failing", "payments", correlation_window_seconds=WINDOW, idempotency_key="k:1")])

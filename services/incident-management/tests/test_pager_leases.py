@@ -12,7 +12,7 @@ from fastapi import FastAPI, Header, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, select, text
 
-from incident_management import service
+from incident_management import paging, service
 from incident_management.paging import LEASE_SECONDS, Pager
 from incident_management.schemas import IncidentCreate
 from incident_management.tables import pages
@@ -184,3 +184,28 @@ def test_a_page_whose_peer_is_down_is_retried_after_its_backoff_not_before(pager
     (page,) = page_rows(clean_db)
     assert (page["status"], page["attempts"]) == ("sent", 2)
     assert timeline_kinds(clean_db, incident_id) == ["created", "assigned", "page_pending", "paged"]
+
+
+def test_a_cycle_asks_for_more_pages_only_after_a_full_batch(pagers, clock, clean_db, monkeypatch):
+    """Leasing fewer pages than a batch means every page due was leased: the cycle ends without a lease
+    that would find none (a page queued later wakes a worker)."""
+    leased: list[int] = []
+    take_many = paging.outbox.take_many
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        rows = take_many(*args, **kwargs)
+        leased.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(paging.outbox, "take_many", counted)
+    monkeypatch.setattr(paging, "PAGES_PER_BATCH", 2)
+    open_incident(clean_db, clock())
+    assert pagers().deliver_due() == 1
+    assert leased == [1]
+
+    leased.clear()
+    for _ in range(2):
+        open_incident(clean_db, clock())
+    assert pagers().deliver_due() == 2
+    assert leased == [2, 0]
+    assert {row["status"] for row in page_rows(clean_db)} == {"sent"}
