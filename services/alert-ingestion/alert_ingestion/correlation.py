@@ -32,6 +32,7 @@ from alert_ingestion.schemas import AlertIn
 from alert_ingestion.storing import INSERT_UNCORRELATED, AlertStore, json_text
 from alert_ingestion.tables import alerts, correlation_candidates
 from platform_common.clock import utcnow
+from platform_common.db import autocommitted
 from platform_common.http import ServiceClient
 
 logger = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ class Correlator:
     def correlate_pending(self) -> int:
         """One retry cycle: correlate stored pending alerts, oldest first, in batches as new alerts are
         (opener.py); stop while incident-management is down."""
-        with self.engine.connect() as connection:
+        with autocommitted(self.engine) as connection:
             pending = connection.execute(
                 select(alerts.c.id, alerts.c.message, alerts.c.service, alerts.c.severity, alerts.c.group_key)
                 .where(alerts.c.status == "pending")

@@ -25,6 +25,7 @@ from alert_ingestion.metrics import ALERTS_RESOLVED
 from alert_ingestion.schemas import AlertIn
 from alert_ingestion.tables import alerts
 from platform_common.clock import utcnow
+from platform_common.db import autocommitted
 from platform_common.errors import DependencyUnavailable
 
 _FIRING = "integration_id IS NOT DISTINCT FROM %(integration_id)s AND dedup_key = %(dedup_key)s AND resolved_at IS NULL"
@@ -115,7 +116,7 @@ async def resolve_and_report(state: Any, *, source: str, integration_id: UUID | 
 
 def firing(engine: Engine, *, integration_id: UUID | None, dedup_key: str) -> RowMapping | None:
     """The firing alert with this key, if any."""
-    with engine.connect() as connection:
+    with autocommitted(engine) as connection:
         return (
             connection.execute(select(alerts).where(*_scoped(integration_id, dedup_key), alerts.c.resolved_at.is_(None))).mappings().first()
         )

@@ -32,7 +32,7 @@ from alert_ingestion.batches import Batches
 from alert_ingestion.metrics import count_correlation
 from alert_ingestion.tables import alerts
 from platform_common.clock import utcnow
-from platform_common.db import AUTOCOMMIT
+from platform_common.db import autocommitted
 from platform_common.http import PeerUnavailable, ServiceClient
 
 logger = logging.getLogger(__name__)
@@ -124,8 +124,7 @@ class IncidentOpener:
         """Record each alert's incident in one statement (atomic by itself: autocommit), unless the retry
         worker already did."""
         ids = [alert.id for alert in batch]
-        with self.engine.connect() as connection:
-            connection.execution_options(**AUTOCOMMIT)
+        with autocommitted(self.engine) as connection:
             params = {"ids": ids, "incidents": [incident for incident, _ in answers], "actions": [action for _, action in answers]}
             rows = {row.id: row for row in connection.execute(_ATTACH, {**params, "now": utcnow()})}
             for row in rows.values():

@@ -15,6 +15,7 @@ from uuid import UUID
 from sqlalchemy import Engine, func, select, update
 
 from alert_ingestion.tables import alerts
+from platform_common.db import autocommitted
 from platform_common.http import PeerUnavailable, ServiceClient
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class ResolutionReporter:
 
     def report_pending(self) -> int:
         """Report every incident with newly resolved alerts; returns how many reports were taken."""
-        with self.engine.connect() as connection:
+        with autocommitted(self.engine) as connection:
             incident_ids = (
                 connection.execute(
                     select(alerts.c.incident_id).where(alerts.c.resolution_pending, alerts.c.incident_id.is_not(None)).distinct()
@@ -58,7 +59,7 @@ class ResolutionReporter:
 
     def _report(self, incident_id: UUID) -> bool:
         """Report one incident; its flags are cleared only when incident-management took the report."""
-        with self.engine.connect() as connection:  # one statement: the counts and the flags agree
+        with autocommitted(self.engine) as connection:  # one statement: the counts and the flags agree
             total, firing, flagged = connection.execute(
                 select(
                     func.count(),

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from alert_ingestion import intake, service
 from alert_ingestion.schemas import AlertAccepted, AlertIn, AlertOut, CorrelationStatus, SeverityIn
 from platform_common.auth.policy import INGEST, VIEWER, PrincipalDep, requires
-from platform_common.db import SessionDep
+from platform_common.db import ReadSessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, KeysetPageDep
 from platform_common.validation import Text
@@ -51,7 +51,7 @@ async def receive_alert(
 
 @router.get("", dependencies=[requires(VIEWER)], response_model=list[AlertOut])
 def list_alerts(
-    session: SessionDep,
+    session: ReadSessionDep,
     response: Response,
     page: KeysetPageDep,
     service_: Annotated[Text | None, Query(alias="service", max_length=200)] = None,
@@ -67,6 +67,6 @@ def list_alerts(
 
 
 @router.get("/{alert_id}", dependencies=[requires(VIEWER)], response_model=AlertOut, responses={404: ERROR_RESPONSES[404]})
-def get_alert(alert_id: UUID, session: SessionDep) -> AlertOut:
+def get_alert(alert_id: UUID, session: ReadSessionDep) -> AlertOut:
     """One alert with the incident it was correlated into."""
     return AlertOut.model_validate(service.get_or_raise(session, alert_id=alert_id))

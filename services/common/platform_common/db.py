@@ -1,14 +1,15 @@
 """Database engine, the per-request session dependency and coordination helpers."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from psycopg.types.array import ListBinaryDumper
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +44,14 @@ def autocommit(session: Session) -> None:
     """From now on each of the session's statements commits by itself: no BEGIN, COMMIT or ROLLBACK round
     trips. For a single statement (atomic by itself) or reads; checks a connection out now."""
     session.connection(execution_options=AUTOCOMMIT)
+
+
+@contextmanager
+def autocommitted(engine: Engine) -> Iterator[Connection]:
+    """A connection whose every statement commits by itself (`autocommit`): for reads, or one statement."""
+    with engine.connect() as connection:
+        connection.execution_options(**AUTOCOMMIT)
+        yield connection
 
 
 def create_read_session_factory(engine: Engine) -> sessionmaker[Session]:

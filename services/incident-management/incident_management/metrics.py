@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from incident_management.lifecycle import Status
 from incident_management.tables import incidents
+from platform_common.db import autocommitted
 from platform_common.labels import BoundedLabel
 from platform_common.severity import Severity
 
@@ -44,7 +45,7 @@ class IncidentStateCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            with self.engine.connect() as connection:
+            with autocommitted(self.engine) as connection:
                 rows = connection.execute(
                     select(incidents.c.status, incidents.c.severity, func.count()).group_by(incidents.c.status, incidents.c.severity)
                 ).all()

@@ -26,7 +26,7 @@ from incident_management.schemas import (
 )
 from platform_common.auth.policy import INTERNAL, RESPONDER, VIEWER, PrincipalDep, requires
 from platform_common.clock import utcnow
-from platform_common.db import SessionDep
+from platform_common.db import ReadSessionDep, SessionDep
 from platform_common.errors import ERROR_RESPONSES
 from platform_common.pagination import TOTAL_COUNT_HEADER, KeysetPageDep
 from platform_common.validation import Text
@@ -103,7 +103,7 @@ def _correlation_action(opening: Opening) -> str:
 
 @router.get("", dependencies=[requires(VIEWER)], response_model=list[IncidentOut])
 def list_incidents(
-    session: SessionDep,
+    session: ReadSessionDep,
     response: Response,
     page: KeysetPageDep,
     status_: Annotated[Status | None, Query(alias="status")] = None,
@@ -118,13 +118,13 @@ def list_incidents(
 
 
 @router.get("/summary", dependencies=[requires(VIEWER)], response_model=IncidentSummary)
-def incident_summary(session: SessionDep) -> IncidentSummary:
+def incident_summary(session: ReadSessionDep) -> IncidentSummary:
     """Counts by status, open incidents by severity, mean MTTA / MTTR."""
     return IncidentSummary.model_validate(service.summary(session))
 
 
 @router.get("/{incident_id}", dependencies=[requires(VIEWER)], response_model=IncidentDetail, responses=_404)
-def get_incident(incident_id: UUID, session: SessionDep) -> IncidentDetail:
+def get_incident(incident_id: UUID, session: ReadSessionDep) -> IncidentDetail:
     """The incident with its linked alerts, notes, timeline and MTTA / MTTR."""
     return IncidentDetail.model_validate(service.detail(session, incident_id=incident_id))
 
@@ -140,7 +140,7 @@ def update_incident(incident_id: UUID, change: IncidentUpdate, principal: Princi
 
 
 @router.get("/{incident_id}/metrics", dependencies=[requires(VIEWER)], response_model=IncidentMetrics, responses=_404)
-def incident_metrics(incident_id: UUID, session: SessionDep) -> IncidentMetrics:
+def incident_metrics(incident_id: UUID, session: ReadSessionDep) -> IncidentMetrics:
     incident = service.get_or_raise(session, incident_id=incident_id)
     return IncidentMetrics.model_validate({**incident, "incident_id": incident["id"]})
 
@@ -157,7 +157,7 @@ def add_note(incident_id: UUID, note: NoteCreate, principal: PrincipalDep, sessi
 
 
 @router.get("/{incident_id}/timeline", dependencies=[requires(VIEWER)], response_model=list[TimelineEventOut], responses=_404)
-def get_timeline(incident_id: UUID, session: SessionDep) -> list[TimelineEventOut]:
+def get_timeline(incident_id: UUID, session: ReadSessionDep) -> list[TimelineEventOut]:
     return [TimelineEventOut.model_validate(row) for row in service.events(session, incident_id=incident_id)]
 
 

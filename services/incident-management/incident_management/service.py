@@ -240,13 +240,13 @@ def detail(session: Session, *, incident_id: UUID) -> dict[str, Any]:
 
 def linked_alerts(session: Session, *, incident_id: UUID) -> tuple[list[RowMapping], int]:
     """The incident's newest `DETAIL_ALERTS` alerts, oldest first, and how many it has (counted up to the
-    pagination cap), read from the view alert-ingestion publishes (none before it first ran)."""
+    pagination cap), read from the view alert-ingestion publishes (none before it first ran). The session
+    reads in autocommit (a read session): the view missing fails this read alone."""
     linked = select(incident_alerts).where(incident_alerts.c.incident_id == incident_id)
     newest = linked.order_by(incident_alerts.c.received_at.desc(), incident_alerts.c.alert_id).limit(DETAIL_ALERTS)
     try:
-        with session.begin_nested():
-            rows = session.execute(newest).mappings().all()
-            total = len(rows) if len(rows) < DETAIL_ALERTS else count_total(session, linked, Page(limit=DETAIL_ALERTS, offset=0))
+        rows = session.execute(newest).mappings().all()
+        total = len(rows) if len(rows) < DETAIL_ALERTS else count_total(session, linked, Page(limit=DETAIL_ALERTS, offset=0))
     except ProgrammingError:
         return [], 0
     return list(reversed(rows)), total

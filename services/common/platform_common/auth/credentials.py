@@ -26,6 +26,7 @@ from starlette.requests import HTTPConnection
 
 from platform_common.auth.errors import Unauthenticated
 from platform_common.auth.principal import SERVICE, Principal, Role, anonymous
+from platform_common.db import autocommitted
 from platform_common.errors import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class CredentialResolver:
 
     def _lookup(self, key: str) -> Principal | None:
         try:
-            with self._engine.connect() as connection:
+            with autocommitted(self._engine) as connection:
                 row = connection.execute(_LOOKUP, {"digest": key}).mappings().first()
         except DBAPIError as exc:
             logger.warning("credential lookup failed: %s", type(exc.orig).__name__)
