@@ -106,3 +106,39 @@ def test_a_lone_item_goes_at_once_and_lingering_gathers_what_its_answer_brings_b
         return calls.batches
 
     assert asyncio.run(scenario()) == [[1, 2], [101, 102]]
+
+
+def test_after_a_big_call_the_few_waiting_go_with_what_its_clients_send_next_not_alone():
+    async def scenario():
+        calls = Calls()
+        batches = Batches(calls, size=100, linger_seconds=30.0, linger_from=3)
+
+        async def client(first: int) -> None:
+            await batches.submit(first)
+            await batches.submit(first + 100)  # its next one, sent once the first is answered
+
+        clients = [asyncio.create_task(client(n)) for n in (1, 2, 3)]
+        await started(calls, 1)
+        lone = asyncio.create_task(batches.submit(4))  # arrives while the big call runs
+        await asyncio.sleep(0)
+        calls.release.set()
+        # The sender goes as soon as the clients it answered are back: it does not wait out the linger.
+        await asyncio.wait_for(asyncio.gather(*clients, lone), 10.0)
+        return calls.batches
+
+    assert asyncio.run(scenario()) == [[1, 2, 3], [4, 101, 102, 103]], "the lone item went without its big call's clients"
+
+
+def test_after_a_small_call_what_waits_goes_at_once():
+    async def scenario():
+        calls = Calls()
+        batches = Batches(calls, size=100, linger_seconds=30.0, linger_from=3)
+        first = [asyncio.create_task(batches.submit(n)) for n in (1, 2)]
+        await started(calls, 1)
+        later = asyncio.create_task(batches.submit(3))  # fewer waiting than the call answered
+        await asyncio.sleep(0)
+        calls.release.set()
+        await asyncio.wait_for(started(calls, 2), 10.0)  # a linger would hold it for 30 s
+        return calls.batches, await asyncio.gather(*first), await later
+
+    assert asyncio.run(scenario()) == ([[1, 2], [3]], [10, 20], 30)
