@@ -1,7 +1,8 @@
 """Storing accepted alerts: the intake's statements on its asynchronous connection pool.
 
-An alert to correlate is stored with the alerts of the other requests that arrive while the previous
-store is running, in one statement (`batches.py`: group commit; a lone alert goes at once). The
+An alert to correlate is stored with the alerts of the other requests that arrive while the stores
+under way run, in one statement (`batches.py`: group commit; a lone alert goes at once; `IN_FLIGHT`
+stores at a time, so one batch's commit overlaps the next one's gathering and sending). The
 statement stores each alert and, when a matching incident exists, attaches it right away; it is
 committed before any request of the batch is answered. An alert that conflicts (a firing duplicate of
 the source's fingerprint or of a dedup_key, or an Idempotency-Key already used, also within the batch)
@@ -32,6 +33,9 @@ from platform_common.errors import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
 BATCH = 200  # alerts per statement at most
+# Two at once: 2,311 and 2,324 alerts/s at 32 connections against 2,070 with one (p99 26.5 and 33.3 ms
+# against 32.5), and no more CPU per alert (2026-12-02). Three did no better.
+IN_FLIGHT = 2
 DEADLOCK_RETRIES = 3
 # The database refusing an alert's data (validation lets none through that it knows of).
 _REFUSED = (psycopg.DataError, psycopg.IntegrityError)
@@ -101,7 +105,7 @@ def json_text(value: dict | None) -> str | None:
 class AlertStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
-        self._batches = Batches(self.store_many, size=BATCH)
+        self._batches = Batches(self.store_many, size=BATCH, in_flight=IN_FLIGHT)
 
     async def guard(self, operation: Awaitable[Any]) -> Any:
         """Run an intake statement; the database being unreachable (restarting, every connection busy) is

@@ -142,3 +142,23 @@ def test_after_a_small_call_what_waits_goes_at_once():
         return calls.batches, await asyncio.gather(*first), await later
 
     assert asyncio.run(scenario()) == ([[1, 2], [3]], [10, 20], 30)
+
+
+def test_up_to_in_flight_batches_run_at_once_and_what_arrives_meanwhile_waits_for_one_of_them():
+    async def scenario():
+        calls = Calls()
+        batches = Batches(calls, size=100, in_flight=2)
+        first = asyncio.create_task(batches.submit(1))
+        await started(calls, 1)
+        second = asyncio.create_task(batches.submit(2))
+        await asyncio.wait_for(started(calls, 2), 10.0)  # the second batch does not wait for the first
+        rest = [asyncio.create_task(batches.submit(n)) for n in (3, 4)]
+        for _ in range(10):
+            await asyncio.sleep(0)
+        running = [list(batch) for batch in calls.batches]
+        calls.release.set()
+        return running, calls.batches, await asyncio.gather(first, second, *rest)
+
+    running, seen, results = asyncio.run(scenario())
+    assert running == [[1], [2]], "a third batch started while two ran"
+    assert seen[2:] == [[3, 4]] and results == [10, 20, 30, 40]
