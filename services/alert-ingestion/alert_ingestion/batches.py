@@ -37,7 +37,7 @@ class Batches(Generic[Item, Result]):
         self.linger_seconds = linger_seconds
         self.linger_from = linger_from
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._arrival: asyncio.Future[None] | None = None  # while the sender gathers: set by the next item
+        self._gathering: list[asyncio.Future[None]] = []  # one per sender waiting for items: the next item sets them
         self._senders: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: Item, *, queue_seconds: float | None = None) -> Result:
@@ -47,8 +47,9 @@ class Batches(Generic[Item, Result]):
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         entry = (item, future)
         self._waiting.append(entry)
-        if self._arrival is not None and not self._arrival.done():
-            self._arrival.set_result(None)
+        for arrival in self._gathering:
+            if not arrival.done():
+                arrival.set_result(None)
         if len(self._senders) < self.in_flight:
             self._senders.add(asyncio.create_task(self._send_waiting()))
         try:
@@ -87,10 +88,11 @@ class Batches(Generic[Item, Result]):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.linger_seconds
         while len(self._waiting) < count and (left := deadline - loop.time()) > 0:
-            self._arrival = loop.create_future()
+            arrival = loop.create_future()
+            self._gathering.append(arrival)
             try:
-                await asyncio.wait_for(self._arrival, left)
+                await asyncio.wait_for(arrival, left)
             except TimeoutError:
                 return
             finally:
-                self._arrival = None
+                self._gathering.remove(arrival)

@@ -7,10 +7,10 @@ another alert opened meanwhile, exactly as alone; then they are attached in one 
 is out at a time per replica (`batches.py`): under load the next batch gathers every alert that arrived
 meanwhile, and after a batch of `LINGER_FROM` alerts or more the sender waits up to `LINGER_SECONDS`
 for the alerts its answers bring back (clients waiting for their answers to send the next), so they go
-together rather than the first alone. A lone alert goes at once, and after a small batch nothing waits. (Two batches in flight
-halved the batches of a flood from 32 connections, so every stage paid its fixed cost per batch twice
-as often: 245-254 new incidents/s against 299, README "Benchmarks".) No database connection is held
-while incident-management is asked (the request runs in a worker thread).
+together rather than the first alone. A lone alert goes at once, and after a small batch nothing waits.
+(Two batches in flight halved the batches of a flood from 32 connections, so every stage paid its fixed
+cost per batch twice as often: 245-254 new incidents/s against 299, README "Benchmarks".) No database
+connection is held while incident-management is asked (the request runs in a worker thread).
 
 If incident-management cannot be reached or refuses the batch, its alerts stay stored as `pending`
 with the error, visibly; the retry worker (correlation.py) sends them again, in batches too.

@@ -162,3 +162,25 @@ def test_up_to_in_flight_batches_run_at_once_and_what_arrives_meanwhile_waits_fo
     running, seen, results = asyncio.run(scenario())
     assert running == [[1], [2]], "a third batch started while two ran"
     assert seen[2:] == [[3, 4]] and results == [10, 20, 30, 40]
+
+
+def test_two_senders_gathering_at_once_each_take_items_as_they_arrive():
+    async def scenario():
+        calls = Calls()
+        batches = Batches(calls, size=100, in_flight=2, linger_seconds=30.0, linger_from=2)
+        first = [asyncio.create_task(batches.submit(n)) for n in (1, 2)]
+        await started(calls, 1)
+        second = [asyncio.create_task(batches.submit(n)) for n in (3, 4)]
+        await asyncio.wait_for(started(calls, 2), 10.0)
+        calls.release.set()
+        await asyncio.gather(*first, *second)  # both senders now gather for two items each
+        calls.release.clear()
+        busy = [asyncio.create_task(batches.submit(n)) for n in (101, 102)]  # one sender takes them, and blocks
+        await asyncio.wait_for(started(calls, 3), 10.0)
+        more = [asyncio.create_task(batches.submit(n)) for n in (103, 104)]  # the other must wake for these
+        await asyncio.wait_for(started(calls, 4), 10.0)
+        calls.release.set()
+        await asyncio.gather(*busy, *more)
+        return calls.batches
+
+    assert asyncio.run(scenario()) == [[1, 2], [3, 4], [101, 102], [103, 104]]
