@@ -1,18 +1,45 @@
 """Serve an ASGI app over real HTTP on a free loopback port, in a thread of the test process."""
 
+import random
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 
+# Below the kernel's ephemeral range (32768-60999 on Linux unless configured otherwise), from which the
+# local ports of outgoing connections are taken.
+_LOWEST_PORT = 20000
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port free now, for a server started next. Taken outside the ephemeral range: a port
+    the kernel gave out as free (port 0) could become some client connection's local port before the
+    server binds it ("address already in use", seen once in a full test run); a port below the range is
+    only ever taken by a server binding it. Not one this process handed out before."""
+    low, high = _ephemeral_range()
+    candidates = [port for port in range(_LOWEST_PORT, 65536) if not low <= port <= high and port not in _handed_out]
+    for port in random.sample(candidates, min(len(candidates), 200)):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port outside the ephemeral range")
 
 
 @contextmanager
