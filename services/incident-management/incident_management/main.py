@@ -1,6 +1,7 @@
 """incident-management service (port 8002): `uvicorn incident_management.main:app`."""
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import FastAPI
 
@@ -14,6 +15,8 @@ from platform_common.http import ServiceClient
 from platform_common.metrics import register_collector, unregister_collector
 from platform_common.pagelinks import PageLinker
 from platform_common.worker import PeriodicWorker, WorkerGroup
+
+LOOKUP_THREADS = 40  # as many as the threads requests run in (anyio's default): a slow oncall-service queues nobody
 
 
 def _startup(settings: Settings):
@@ -29,6 +32,8 @@ def _startup(settings: Settings):
             retries=settings.http_retries,
             token=settings.service_token,
         )
+        # Opening asks oncall-service here while its request's thread reads the batch (opening.py).
+        app.state.lookups = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="oncall-lookup")
         SERVICES.limit = settings.metrics_max_services
         app.state.state_collector = IncidentStateCollector(app.state.engine)
         register_collector(app.state.state_collector)
@@ -49,6 +54,7 @@ def _startup(settings: Settings):
 
 def _shutdown(app: FastAPI) -> None:
     unregister_collector(app.state.state_collector)
+    app.state.lookups.shutdown(cancel_futures=True)
     app.state.oncall.close()
     app.state.notifier.close()
 

@@ -6,14 +6,17 @@ severity and alert group opened within the window (joined). A batch (alert-inges
 flood) is decided exactly as its requests would be one after another, in a constant number of statements
 and one on-call lookup.
 
-No transaction is open while a peer is asked anything: the batch is read (replays, correlations, the
-governing policies) in autocommit, oncall-service is asked with no connection held, then the
+No transaction is open while a peer is asked anything: oncall-service is asked for the on-call of every
+team of the batch (in a thread of its own) while the batch is read (replays, correlations, the governing
+policies) in autocommit, the connection is given back before its answer is awaited, then the
 decision is taken again and written in a second transaction, under the advisory locks of the requests'
 idempotency keys and (with a window) their (service, severity, group), taken in one order, so concurrent
 callers on any replica open one incident per key and per group.
 """
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
+from contextvars import copy_context
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -93,22 +96,27 @@ def _on_call(oncall: ServiceClient, teams: set[str]) -> tuple[dict[str, OnCall |
         return {}, True
 
 
-def open_incidents(session: Session, requests: Sequence[OpenRequest], *, oncall: ServiceClient) -> list[Opened]:
+def open_incidents(session: Session, requests: Sequence[OpenRequest], *, oncall: ServiceClient, lookups: Executor) -> list[Opened]:
     """Each request's incident and what was done: created (assigned to the on-call primary and paged,
     unless given an assignee or governed by an escalation policy), joined or replayed. Requests are
     decided in order: a later one joins or replays an incident an earlier one of the batch opened. Those
     that stood for an incident when first read keep it (unless an earlier one of their group may open a
-    newer one); the others are decided again under the locks."""
+    newer one); the others are decided again under the locks. oncall-service is asked on `lookups`
+    meanwhile (the two took turns before: the read, then the lookup, 8 and 18 ms for a flood's batch
+    of 32)."""
+    teams = {r.data.service for r in requests if r.data.assigned_to is None}
+    asked = lookups.submit(copy_context().run, _on_call, oncall, teams)  # the context: the request id
     autocommit(session)  # the first read writes nothing: no transaction to begin and roll back
     found = _existing(session, requests, utcnow())
     todo = _undecided(requests, found)
     unassigned = {requests[i].data.service for i in todo if requests[i].data.assigned_to is None}
     # A team governed by an escalation policy is paged by oncall-service (the policy's step 1, at once).
     policies = service.governing_policies(session, teams=unassigned)
-    session.rollback()  # give the connection back before asking oncall-service; the write begins afresh
+    session.rollback()  # give the connection back before awaiting oncall-service; the write begins afresh
     if not todo:
         return found  # type: ignore[return-value]
-    primaries, oncall_down = _on_call(oncall, unassigned - policies.keys())
+    on_call, oncall_down = asked.result()
+    primaries = {team: primary for team, primary in on_call.items() if team in unassigned and team not in policies}
     _lock(session, [requests[i] for i in todo])
     decided = _decide_and_write(session, [requests[i] for i in todo], primaries, policies, oncall_down=oncall_down)
     for index, opened in zip(todo, decided, strict=True):

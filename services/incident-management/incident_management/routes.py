@@ -90,7 +90,7 @@ def open_batch(batch: IncidentBatch, request: Request, session: SessionDep) -> l
 
 
 def _open(request: Request, session: SessionDep, requests: list[OpenRequest]) -> list[Opened]:
-    opened = open_incidents(session, requests, oncall=request.app.state.oncall)
+    opened = open_incidents(session, requests, oncall=request.app.state.oncall, lookups=request.app.state.lookups)
     if any(opening == Opening.CREATED for _, opening in opened):
         request.app.state.pagers.wake()
     return opened

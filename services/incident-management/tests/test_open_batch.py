@@ -17,7 +17,7 @@ from incident_management.service import SYSTEM_ACTOR as SYSTEM
 from platform_common.auth.policy import INTERNAL, route_policies
 from tests.support import database
 from tests.support.apps import incident_app, incident_management, unreachable_url
-from tests.support.peers import PeerStandIn
+from tests.support.peers import HOLD_SECONDS, PeerStandIn
 from tests.support.servers import serve_in_thread
 from tests.support.statements import statements
 
@@ -184,7 +184,8 @@ def test_a_batch_joins_replays_assigns_and_skips_as_single_requests_would_and_as
     ids = [a["incident"]["id"] for a in answers]
     assert ids[1] == ids[0] and ids[2] == earlier_id and len(set(ids)) == 4
     assert [a["incident"]["assigned_to"] for a in answers] == ["alice", "alice", None, "bob", None]
-    assert stand_in.lookups == [["no-such-team", "payments"]], "one on-call question for the batch, not one per item"
+    # Asked while the batch is read, so for every team without an assignee, the replay's too.
+    assert stand_in.lookups == [["no-such-team", "payments", "search"]], "one on-call question for the batch, not one per item"
     assert _incidents(clean_db) == 4
     by_title = {incident[0][0]: (incident[1], incident[2]) for incident in _stored(clean_db)}
     assert by_title["Card payments failing"] == (
@@ -294,7 +295,8 @@ def test_a_team_governed_by_an_escalation_policy_is_left_to_it_and_not_paged(url
     items = [_item("Card payments failing", "payments"), _item("Checkout slow", "checkout", "high")]
     answers = _batch(url, items)
     assert [a["incident"]["assigned_to"] for a in answers] == [None, "carol"]
-    assert stand_in.lookups == [["checkout"]], "a governed team's on-call is not asked"
+    # Its on-call was asked with the batch (before the policies were read), and is not assigned.
+    assert stand_in.lookups == [["checkout", "payments"]]
     by_title = {incident[0][0]: (incident[1], incident[2]) for incident in _stored(clean_db)}
     message = "Escalation policy 'payments-critical' pages this incident (its step 1 instead of the on-call primary)"
     assert by_title["Card payments failing"][0][-1] == ("paging_by_policy", SYSTEM, message, {"policy": "payments-critical"})
@@ -331,19 +333,32 @@ def test_before_oncall_service_ever_ran_opening_assigns_and_pages_the_on_call(ur
     assert by_title["Checkout slow"][1] == [("carol", "new_incident", "pending", 0)]
 
 
-def test_a_batch_of_only_replays_and_joins_asks_nobody_and_opens_nothing(url, oncall, clean_db):
+def test_a_batch_of_only_replays_and_joins_opens_nothing_and_does_not_wait_for_oncall_service(database_url, oncall, clean_db):
+    stand_in, oncall_url = oncall
+    with incident_management(database_url, oncall_service_url=oncall_url, http_timeout_seconds=HOLD_SECONDS) as url:
+        item = _item("Card payments failing", "payments", correlation_window_seconds=WINDOW, idempotency_key="k:1")
+        first = _as_batch(url, [item])
+        stand_in.answering.clear()  # oncall-service now answers only when the test is done
+        try:
+            items = [item, _item("Still failing", "payments", correlation_window_seconds=WINDOW, idempotency_key="k:2")]
+            again = httpx.post(f"{url}{BATCH}", json={"incidents": items}, timeout=HOLD_SECONDS / 4)
+        finally:
+            stand_in.answering.set()
+    assert again.status_code == 200, again.text
+    assert [(a["incident"]["id"], a["action"]) for a in again.json()] == [
+        (first[0][0], "new_incident"),
+        (first[0][0], "attached_to_existing_incident"),
+    ]
+    assert _incidents(clean_db) == 1
+
+
+def test_the_on_call_question_carries_the_batch_requests_id(url, oncall, clean_db):
     stand_in, _ = oncall
-    first = _as_batch(url, [_item("Card payments failing", "payments", correlation_window_seconds=WINDOW, idempotency_key="k:1")])
-    stand_in.lookups.clear()
-    again = _as_batch(
-        url,
-        [
-            _item("Card payments failing", "payments", correlation_window_seconds=WINDOW, idempotency_key="k:1"),
-            _item("Still failing", "payments", correlation_window_seconds=WINDOW, idempotency_key="k:2"),
-        ],
+    response = httpx.post(
+        f"{url}{BATCH}", json={"incidents": [_item("Card payments failing", "payments")]}, headers={"X-Request-ID": "batch-42"}
     )
-    assert again == [(first[0][0], "new_incident"), (first[0][0], "attached_to_existing_incident")]
-    assert stand_in.lookups == [] and _incidents(clean_db) == 1
+    assert response.status_code == 200, response.text
+    assert stand_in.lookup_request_ids == ["batch-42"]
 
 
 @pytest.mark.parametrize(
