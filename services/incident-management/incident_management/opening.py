@@ -114,6 +114,7 @@ def open_incidents(session: Session, requests: Sequence[OpenRequest], *, oncall:
     policies = service.governing_policies(session, teams=unassigned)
     session.rollback()  # give the connection back before awaiting oncall-service; the write begins afresh
     if not todo:
+        asked.cancel()  # still queued behind other lookups (a slow oncall-service): never sent in vain
         return found  # type: ignore[return-value]
     on_call, oncall_down = asked.result()
     primaries = {team: primary for team, primary in on_call.items() if team in unassigned and team not in policies}

@@ -5,6 +5,7 @@ question for the whole batch, and concurrent batches open one incident per group
 
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,9 +13,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
+from incident_management.opening import Opening, OpenRequest, open_incidents
+from incident_management.schemas import IncidentCreate
 from incident_management.service import SYSTEM_ACTOR as SYSTEM
 from platform_common.auth.policy import INTERNAL, route_policies
+from platform_common.http import ServiceClient
 from tests.support import database
 from tests.support.apps import incident_app, incident_management, unreachable_url
 from tests.support.peers import HOLD_SECONDS, PeerStandIn
@@ -350,6 +355,27 @@ def test_a_batch_of_only_replays_and_joins_opens_nothing_and_does_not_wait_for_o
         (first[0][0], "attached_to_existing_incident"),
     ]
     assert _incidents(clean_db) == 1
+
+
+def test_a_lookup_a_batch_of_only_replays_no_longer_needs_is_never_sent_while_still_queued(url, oncall, clean_db):
+    """Behind a slow oncall-service the lookups queue up; one its batch does not need is dropped."""
+    stand_in, oncall_url = oncall
+    item = _item("Card payments failing", "payments", correlation_window_seconds=WINDOW)
+    first = _as_batch(url, [{**item, "idempotency_key": "k:1"}])
+    stand_in.lookups.clear()
+    busy = threading.Event()
+    client = ServiceClient("oncall-service", oncall_url, retries=0)
+    try:
+        with ThreadPoolExecutor(1) as lookups, Session(clean_db) as session:
+            lookups.submit(busy.wait, HOLD_SECONDS)  # the pool's one thread is taken: the batch's lookup queues
+            try:
+                opened = open_incidents(session, [OpenRequest(IncidentCreate(**item), "k:1")], oncall=client, lookups=lookups)
+            finally:
+                busy.set()
+    finally:
+        client.close()
+    assert [(str(incident["id"]), how) for incident, how in opened] == [(first[0][0], Opening.REPLAYED)]
+    assert stand_in.lookups == [], "the replay's lookup was dropped, not sent once the pool was free"
 
 
 def test_the_on_call_question_carries_the_batch_requests_id(url, oncall, clean_db):
