@@ -30,8 +30,10 @@ def free_port() -> int:
     server binds it ("address already in use", seen once in a full test run); a port below the range is
     only ever taken by a server binding it. Not one this process handed out before."""
     low, high = _ephemeral_range()
-    candidates = [port for port in range(_LOWEST_PORT, 65536) if not low <= port <= high and port not in _handed_out]
-    for port in random.sample(candidates, min(len(candidates), 200)):
+    for _ in range(1000):
+        port = random.randrange(_LOWEST_PORT, 65536)
+        if low <= port <= high or port in _handed_out:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))

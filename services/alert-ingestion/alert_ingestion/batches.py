@@ -64,7 +64,7 @@ class Batches(Generic[Item, Result]):
         answered = 0  # the items of the call just made: their clients are about to send their next ones
         try:
             while True:
-                if self.linger_from <= answered and len(self._waiting) < self.size:
+                if self.linger_seconds > 0 and self.linger_from <= answered and len(self._waiting) < self.size:
                     await self._gather(min(self.size, len(self._waiting) + answered))
                 if not self._waiting:
                     return
@@ -84,7 +84,7 @@ class Batches(Generic[Item, Result]):
             self._senders.discard(asyncio.current_task())  # type: ignore[arg-type]
 
     async def _gather(self, count: int) -> None:
-        """Wait until `count` items are waiting, at most `linger_seconds` (none asked: no wait at all)."""
+        """Wait until `count` items are waiting, at most `linger_seconds`."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.linger_seconds
         while len(self._waiting) < count and (left := deadline - loop.time()) > 0:
