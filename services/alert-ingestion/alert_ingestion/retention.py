@@ -5,7 +5,7 @@ yet correlated: an accepted alert is done or visibly pending), one whose resolut
 to its incident, and one still firing under a fingerprint or dedup key (a repeat of it must keep
 counting on it, and a heartbeat that is down points at it). Incidents live in incident-management and
 are never touched; their detail page simply lists fewer alerts. The oldest-first scan reads the
-existing `ix_alerts_received_at` index.
+index `ix_alerts_newest` (received_at DESC, id) backwards.
 """
 
 from sqlalchemy import and_, or_
