@@ -6,11 +6,13 @@ Set TEST_DATABASE_URL to use an existing (empty) database instead of starting a 
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from platform_common.db import create_db_engine
 from platform_local.postgres import LocalPostgres
@@ -52,3 +54,19 @@ def clean_db(db_engine: Engine) -> Engine:
     """An empty database (all tables truncated) for a test that needs isolation."""
     database.reset(db_engine)
     return db_engine
+
+
+@pytest.fixture
+def scratch_engine(database_url: str) -> Iterator[Engine]:
+    """A separate empty database of the same server, for a test that migrates schemas up and down."""
+    url = make_url(database_url)
+    name = f"migr_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_db_engine(url.set(database=name).render_as_string(hide_password=False), pool_size=4)
+    yield engine
+    engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

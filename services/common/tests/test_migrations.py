@@ -3,34 +3,13 @@
 import os
 import subprocess
 import sys
-import uuid
 
 import pytest
 from sqlalchemy import inspect
 
 from platform_common import migrations
-from platform_common.db import create_db_engine
 from platform_local.stack import SERVICES
 from tests.support.database import installed_packages
-
-
-@pytest.fixture
-def scratch_engine(database_url):
-    """A separate empty database, so the shared test database keeps its schemas."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url)
-    name = f"migr_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_db_engine(url.set(database=name).render_as_string(hide_password=False), pool_size=4)
-    yield engine
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.mark.parametrize("package", installed_packages())

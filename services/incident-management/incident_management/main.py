@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import FastAPI
 
+from incident_management import counts
 from incident_management.config import Settings, get_settings
 from incident_management.metrics import SERVICES, IncidentStateCollector
 from incident_management.pagelinks.routes import router as pagelinks_router
@@ -47,7 +48,7 @@ def _startup(settings: Settings):
             links=app.state.page_links,
         )
         app.state.pagers = WorkerGroup("pager", settings.pager_workers, settings.page_interval_seconds, pager.deliver_due)
-        return app.state.pagers.workers
+        return [*app.state.pagers.workers, PeriodicWorker("incident-counts", counts.FOLD_SECONDS, lambda: counts.fold(app.state.engine))]
 
     return startup
 

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
+from incident_management import counts
 from incident_management.lifecycle import Status
-from incident_management.tables import incidents
 from platform_common.db import autocommitted
 from platform_common.labels import BoundedLabel
 from platform_common.severity import Severity
@@ -38,7 +38,7 @@ def count_created(service: str, severity: str) -> None:
 
 class IncidentStateCollector(Collector):
     """`incidents_total{status}`, `incidents_open{severity}` (unresolved) and
-    `incidents_unacknowledged{severity}` (still open), counted in the database."""
+    `incidents_unacknowledged{severity}` (still open), from the counts kept in the database (`counts.py`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -46,21 +46,19 @@ class IncidentStateCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             with autocommitted(self.engine) as connection:
-                rows = connection.execute(
-                    select(incidents.c.status, incidents.c.severity, func.count()).group_by(incidents.c.status, incidents.c.severity)
-                ).all()
+                groups = counts.groups(connection)
         except Exception:  # noqa: BLE001 - a scrape while the database is down reports no state gauges
             logger.warning("incident state gauges skipped: database unavailable")
             return
         by_status = dict.fromkeys(map(str, Status), 0)
         open_by_severity = dict.fromkeys(map(str, Severity), 0)
         unacknowledged = dict.fromkeys(map(str, Severity), 0)
-        for status, severity, count in rows:
-            by_status[status] += count
-            if status != Status.RESOLVED:
-                open_by_severity[severity] += count
-            if status == Status.OPEN:
-                unacknowledged[severity] += count
+        for group in groups:
+            by_status[group.status] += group.incidents
+            if group.status != Status.RESOLVED:
+                open_by_severity[group.severity] += group.incidents
+            if group.status == Status.OPEN:
+                unacknowledged[group.severity] += group.incidents
         total = GaugeMetricFamily("incidents_total", "Incidents by current status", labels=["status"])
         for status, count in by_status.items():
             total.add_metric([status], count)

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import RowMapping, String, and_, func, insert, select, text, update
+from sqlalchemy import RowMapping, String, and_, insert, select, text, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
-from incident_management import lifecycle
+from incident_management import counts, lifecycle
 from incident_management.lifecycle import Status
 from incident_management.schemas import DETAIL_ALERTS, IncidentCreate
 from incident_management.tables import incident_alerts, incidents, notes, pages, timeline
@@ -271,29 +271,18 @@ def events(session: Session, *, incident_id: UUID) -> list[RowMapping]:
 
 
 def summary(session: Session) -> dict[str, Any]:
-    """Counts by status, unresolved counts by severity, mean MTTA / MTTR: one pass over the incidents,
-    grouped by (status, severity), so the dashboard's poll reads the table once, not three times."""
-    groups = session.execute(
-        select(
-            incidents.c.status,
-            incidents.c.severity,
-            func.count(),
-            func.sum(incidents.c.mtta_seconds),
-            func.count(incidents.c.mtta_seconds),
-            func.sum(incidents.c.mttr_seconds),
-            func.count(incidents.c.mttr_seconds),
-        ).group_by(incidents.c.status, incidents.c.severity)
-    ).all()
+    """Counts by status, unresolved counts by severity, mean MTTA / MTTR over every incident that has
+    one: read from the kept counts (`counts.py`), a few rows, however many incidents there are."""
     by_status = {str(status): 0 for status in Status}
     open_by_severity = dict.fromkeys(("critical", "high", "medium", "low"), 0)
     mtta_sum = mttr_sum = 0.0
     mtta_count = mttr_count = 0
-    for status, severity, count, mtta_total, mtta_n, mttr_total, mttr_n in groups:
-        by_status[status] = by_status.get(status, 0) + count
-        if status != Status.RESOLVED and severity in open_by_severity:
-            open_by_severity[severity] += count
-        mtta_sum, mtta_count = mtta_sum + (mtta_total or 0), mtta_count + mtta_n
-        mttr_sum, mttr_count = mttr_sum + (mttr_total or 0), mttr_count + mttr_n
+    for group in counts.groups(session):
+        by_status[group.status] = by_status.get(group.status, 0) + group.incidents
+        if group.status != Status.RESOLVED and group.severity in open_by_severity:
+            open_by_severity[group.severity] += group.incidents
+        mtta_sum, mtta_count = mtta_sum + group.mtta_sum, mtta_count + group.mtta_count
+        mttr_sum, mttr_count = mttr_sum + group.mttr_sum, mttr_count + group.mttr_count
     return {
         "by_status": by_status,
         "open_by_severity": open_by_severity,

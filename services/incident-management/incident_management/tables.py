@@ -1,6 +1,6 @@
 """Tables of the `incident_management` schema (created by the migrations in `migrations/versions`)."""
 
-from sqlalchemy import BigInteger, Column, DateTime, Float, ForeignKey, Identity, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import BigInteger, Column, DateTime, Float, ForeignKey, Identity, Integer, MetaData, Numeric, String, Table, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 SCHEMA = "incident_management"
@@ -50,6 +50,20 @@ timeline = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # Set by the service that reported the event (unique per incident): a replay returns this event.
     Column("idempotency_key", String(200)),
+)
+
+# Signed deltas of the incidents per (status, severity), appended by triggers on `incidents` and folded
+# by `counts.fold` (migration counts_0001): their sums equal a GROUP BY over the incidents.
+incident_counts = Table(
+    "incident_counts",
+    metadata,
+    Column("status", String(16), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("incidents", BigInteger, nullable=False),
+    Column("mtta_sum", Numeric, nullable=False),
+    Column("mtta_count", BigInteger, nullable=False),
+    Column("mttr_sum", Numeric, nullable=False),
+    Column("mttr_count", BigInteger, nullable=False),
 )
 
 # Outbox of pages: written in the same transaction as the incident, delivered by the pager worker.

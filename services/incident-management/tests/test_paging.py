@@ -89,4 +89,4 @@ def test_a_refused_page_is_marked_failed_not_retried(paging_client, peers):
 
 def test_a_replica_sends_pages_with_the_configured_number_of_pager_workers(database_url, clean_db):
     with TestClient(incident_app(database_url, pager_workers=3)) as client:
-        assert [worker.name for worker in client.app.state.workers] == ["pager-0", "pager-1", "pager-2"]
+        assert [worker.name for worker in client.app.state.workers] == ["pager-0", "pager-1", "pager-2", "incident-counts"]
